@@ -1,0 +1,58 @@
+# Two commands set everything up on a fresh machine:
+#   make plan COMPANY=jinju-bolt     # three Word drafts in out/jinju-bolt/
+#   make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+COMPANY ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help plan validate context pdf all select bench test test-fast clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+define need_company
+	@if [ -z "$(COMPANY)" ]; then echo "COMPANY=<id> 를 지정하세요 (예: make $(1) COMPANY=jinju-bolt). companies/ 에 있는 id: $$(ls companies | sed -n 's/\.yaml$$//p' | tr '\n' ' ')"; exit 2; fi
+endef
+
+plan: $(STAMP)  ## diagnose, match, plan and render one company: make plan COMPANY=<id>
+	$(call need_company,plan)
+	$(PY) -m pipeline plan $(COMPANY)
+
+validate: $(STAMP)  ## check profiles without rendering (all, or COMPANY=<id>)
+	$(PY) -m pipeline validate $(COMPANY)
+
+context: $(STAMP)  ## print the enriched context JSON: make context COMPANY=<id>
+	$(call need_company,context)
+	$(PY) -m pipeline context $(COMPANY)
+
+pdf: $(STAMP)  ## export the three documents to PDF (needs LibreOffice): make pdf COMPANY=<id>
+	$(call need_company,pdf)
+	$(PY) -m pipeline pdf $(COMPANY)
+
+all: $(STAMP)  ## plan every company in companies/, in parallel
+	$(PY) -m pipeline all
+
+select: $(STAMP)  ## score the applicants and select the participants
+	$(PY) -m pipeline select
+
+bench: $(STAMP)  ## speed and memory benchmark
+	$(PY) tools/bench.py
+
+test: $(STAMP)  ## run the whole test suite (LibreOffice tests included)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  ## run the tests that do not need LibreOffice
+	$(PY) -m pytest -q -m "not slow"
+
+clean:  ## remove generated output and the virtual environment (revisions are kept)
+	rm -rf out $(VENV) build *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

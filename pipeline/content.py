@@ -1,0 +1,138 @@
+"""Read-only access to content/: factors, regulation rules, programs, libraries and section texts.
+
+Content is trusted, versioned data written by the team. Every file is parsed at most once per
+process (cached properties), and a malformed file is reported as a ContentError naming it.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from pipeline.errors import ContentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def content_root() -> Path:
+    return Path(os.environ.get("CARBON_CONTENT_DIR", PROJECT_ROOT / "content"))
+
+
+def read_yaml(path: Path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_Loader)
+    except FileNotFoundError:
+        raise ContentError(f"{path}: 콘텐츠 파일이 없습니다") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ContentError(f"{where}: 콘텐츠 YAML 오류: {getattr(exc, 'problem', exc)}") from None
+
+
+class Content:
+    """The content/ tree. Attributes load lazily: a stage pays only for what it reads."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else content_root()
+
+    def _file(self, relative: str):
+        return read_yaml(self.root / relative)
+
+    def require(self, data: dict, key: str, relative: str):
+        if not isinstance(data, dict) or key not in data:
+            raise ContentError(f"{self.root / relative}: '{key}' 항목이 없습니다")
+        return data[key]
+
+    # factors
+    @cached_property
+    def gwp_sets(self) -> dict:
+        return self.require(self._file("factors/gwp.yaml"), "sets", "factors/gwp.yaml")
+
+    @cached_property
+    def fuels(self) -> dict:
+        return self.require(self._file("factors/fuels.yaml"), "fuels", "factors/fuels.yaml")
+
+    @cached_property
+    def electricity(self) -> dict:
+        return self._file("factors/electricity.yaml")
+
+    @cached_property
+    def units(self) -> dict:
+        return self._file("factors/units.yaml")
+
+    @cached_property
+    def factor_sets(self) -> dict:
+        return self._file("factors/factor_sets.yaml")
+
+    @cached_property
+    def scope3(self) -> dict:
+        return self._file("factors/scope3.yaml")
+
+    # regulations
+    @cached_property
+    def cbam(self) -> dict:
+        return self._file("regulations/cbam.yaml")
+
+    @cached_property
+    def re100(self) -> dict:
+        return self._file("regulations/re100.yaml")
+
+    @cached_property
+    def due_diligence(self) -> dict:
+        return self._file("regulations/due_diligence.yaml")
+
+    @cached_property
+    def korea_energy(self) -> dict:
+        return self._file("regulations/korea_energy.yaml")
+
+    # libraries
+    @cached_property
+    def measures(self) -> list:
+        return self.require(self._file("measures.yaml"), "measures", "measures.yaml")
+
+    @cached_property
+    def kpis(self) -> list:
+        return self.require(self._file("kpis.yaml"), "kpis", "kpis.yaml")
+
+    @cached_property
+    def partners(self) -> list:
+        return self.require(self._file("partners.yaml"), "partners", "partners.yaml")
+
+    @cached_property
+    def programs(self) -> dict:
+        """Program catalog keyed by id, in id order (deterministic)."""
+        folder = self.root / "programs"
+        catalog = {}
+        for path in sorted(folder.glob("*.yaml")):
+            record = read_yaml(path)
+            if not isinstance(record, dict) or record.get("id") != path.stem:
+                raise ContentError(f"{path}: 'id'가 파일 이름({path.stem})과 같아야 합니다")
+            catalog[path.stem] = record
+        if not catalog:
+            raise ContentError(f"{folder}: 지원사업 카탈로그가 비어 있습니다")
+        return catalog
+
+    def section_text(self, relative: str) -> str:
+        path = self.root / "sections" / relative
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ContentError(f"{path}: 섹션 텍스트 파일이 없습니다") from None
+
+    def fingerprint_files(self) -> list[Path]:
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
+
+
+_shared: Content | None = None
+
+
+def get_content() -> Content:
+    """The process-wide Content (one parse per file per process)."""
+    global _shared
+    if _shared is None or _shared.root != content_root():
+        _shared = Content()
+    return _shared

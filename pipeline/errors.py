@@ -1,0 +1,76 @@
+"""Every error the pipeline reports to a user.
+
+All of them derive from PipelineError, a click.ClickException with exit status 2, so the CLI
+prints the message (never a traceback) and stops. Messages are written for the consultant who
+edits the YAML or the content: what is wrong, where, and what is expected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+
+class PipelineError(click.ClickException):
+    """Base class: a problem the user can fix; printed as '오류: …', exit status 2."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:  # click's default prefixes "Error:"
+        click.echo(f"오류: {self.format_message()}", err=True, file=file)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one input file: file, line (1-based, None if unknown), field path, message."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}{field} {self.message}"
+
+
+class ProfileError(PipelineError):
+    """A company profile is unreadable or invalid; carries every problem found in one run."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"프로필 오류 {count}건:\n{lines}")
+
+
+class UnknownCompanyError(PipelineError):
+    """The company id names no profile in companies/, or is not a valid id."""
+
+
+class ContentError(PipelineError):
+    """A file in content/ (factors, rules, programs, section texts) is missing or malformed."""
+
+
+class CalculationError(PipelineError):
+    """Activity data cannot be turned into a result (unknown unit, fuel or factor)."""
+
+
+class RenderError(PipelineError):
+    """A Word template failed to render (names the template and the variable)."""
+
+
+class ConversionError(PipelineError):
+    """LibreOffice could not convert a document to PDF."""
+
+
+class RevisionError(PipelineError):
+    """The revision store refused an operation (final version, unknown revision, …)."""
+
+
+class FeedbackError(PipelineError):
+    """A returned draft is not a readable, safe .docx."""

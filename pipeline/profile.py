@@ -1,0 +1,299 @@
+"""Company profiles: find, read and validate `companies/<id>.yaml`.
+
+Validation collects every problem of a file in one pass (schema first, then cross-field checks
+against content/), each with file, line, field path and what is expected, in Korean.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.content import PROJECT_ROOT, Content, read_yaml
+from pipeline.errors import ContentError, Problem, ProfileError, UnknownCompanyError
+from pipeline.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
+from pipeline.yamlsafe import YamlDocument, YamlSyntaxError, join_path, load_yaml
+
+COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
+SHARE_TOLERANCE_PCT = 0.5
+
+TYPE_NAMES = {
+    "string": "문자열",
+    "integer": "정수",
+    "number": "숫자",
+    "boolean": "true 또는 false",
+    "object": "하위 항목(키: 값) 묶음",
+    "array": "목록(- 항목)",
+    "null": "빈 값",
+}
+
+
+@dataclass
+class Profile:
+    """A validated profile: its id, file and data, and where each field sits in the file."""
+
+    id: str
+    path: Path
+    data: dict
+    document: YamlDocument
+
+    def line_of(self, field: str) -> int | None:
+        return self.document.line_of(field)
+
+
+def companies_dir() -> Path:
+    return Path(os.environ.get("CARBON_COMPANIES_DIR", PROJECT_ROOT / "companies"))
+
+
+def list_company_ids(folder: Path | None = None) -> list[str]:
+    folder = folder or companies_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml") if COMPANY_ID.match(p.stem))
+
+
+def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str, Path]:
+    """Map a company id (or a path to a .yaml file) to (id, path); refuses unsafe ids."""
+    if company.endswith((".yaml", ".yml")):
+        path = Path(company)
+        company_id = path.stem
+        if not COMPANY_ID.match(company_id):
+            raise UnknownCompanyError(
+                f"{path}: 파일 이름 '{company_id}'은(는) 기업 id로 쓸 수 없습니다 (소문자 영문·숫자·하이픈)"
+            )
+        if not path.is_file():
+            raise UnknownCompanyError(f"{path}: 프로필 파일이 없습니다")
+        return company_id, path
+    if not COMPANY_ID.match(company):
+        raise UnknownCompanyError(
+            f"기업 id '{company}'은(는) 쓸 수 없습니다: 소문자 영문·숫자·하이픈만 (경로 구분자나 '..' 불가)"
+        )
+    folder = folder or companies_dir()
+    path = folder / f"{company}.yaml"
+    if not path.is_file():
+        known = ", ".join(list_company_ids(folder)) or "(없음)"
+        raise UnknownCompanyError(f"기업 '{company}'의 프로필이 없습니다: {path}. 있는 기업: {known}")
+    return company, path
+
+
+def load_profile(company: str, content: Content, folder: Path | None = None) -> Profile:
+    """Read and validate one profile; raises ProfileError listing every problem."""
+    company_id, path = resolve_profile_path(company, folder)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError([Problem(str(path), None, "", f"파일을 읽을 수 없습니다: {exc.strerror}")]) from None
+    try:
+        document = load_yaml(raw)
+    except YamlSyntaxError as exc:
+        raise ProfileError([Problem(str(path), exc.line, "", exc.message)]) from None
+    problems = validate_document(document, str(path), content)
+    if problems:
+        raise ProfileError(problems)
+    return Profile(id=company_id, path=path, data=document.data, document=document)
+
+
+def validate_document(document: YamlDocument, filename: str, content: Content) -> list[Problem]:
+    def problem(field: str, message: str) -> Problem:
+        return Problem(filename, document.line_of(field), field, message)
+
+    problems = [problem(field, f"키가 두 번 나옵니다 ({line}행). 하나만 남겨 주세요") for field, line in document.duplicates]
+    data = document.data
+    if not isinstance(data, dict):
+        return problems + [problem("", "프로필은 '키: 값' 형식의 YAML 문서여야 합니다 (docs/profile.md 참고)")]
+    for error in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.append(_schema_problem(error, problem))
+    if not problems:
+        problems.extend(_cross_checks(data, content, problem))
+    return problems
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    schema = read_yaml(Path(__file__).with_name("profile_schema.yaml"))
+    return Draft202012Validator(schema)
+
+
+def _field_path(parts) -> str:
+    path = ""
+    for part in parts:
+        path = join_path(path, part)
+    return path
+
+
+def _schema_problem(error, problem) -> Problem:
+    field = _field_path(error.absolute_path)
+    kind, expected = error.validator, error.validator_value
+    found = error.instance
+    if kind == "required":
+        missing = [name for name in expected if isinstance(found, dict) and name not in found]
+        name = missing[0] if missing else "?"
+        return problem(field, f"필수 항목 '{join_path(field, name)}'이(가) 없습니다")
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in found if k not in allowed) if isinstance(found, dict) else []
+        names = ", ".join(extra)
+        first = join_path(field, extra[0]) if extra else field
+        hint = f" 쓸 수 있는 키: {', '.join(allowed)}" if allowed else ""
+        return problem(first, f"알 수 없는 키 '{names}' (오타인지 확인해 주세요).{hint}")
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        wanted = " 또는 ".join(TYPE_NAMES.get(t, t) for t in types)
+        return problem(field, f"{wanted}이어야 합니다 (지금 값: {_show(found)})")
+    if kind == "enum":
+        options = ", ".join(str(o) for o in expected if o is not None)
+        return problem(field, f"다음 중 하나여야 합니다: {options} (지금 값: {_show(found)})")
+    if kind == "pattern":
+        return problem(field, f"형식이 맞지 않습니다: {_pattern_hint(field)} (지금 값: {_show(found)})")
+    if kind in ("minimum", "exclusiveMinimum"):
+        rel = "이상" if kind == "minimum" else "보다 커야"
+        return problem(field, f"{expected} {rel}이어야 합니다 (지금 값: {_show(found)})".replace("커야이어야", "커야"))
+    if kind in ("maximum", "exclusiveMaximum"):
+        return problem(field, f"{expected:g} 이하여야 합니다 (지금 값: {_show(found)}). 단위를 확인해 주세요")
+    if kind == "minItems":
+        return problem(field, f"항목이 {expected}개 이상 있어야 합니다 (지금 {len(found)}개)")
+    if kind == "maxItems":
+        return problem(field, f"항목이 {expected}개 이하여야 합니다 (지금 {len(found)}개)")
+    if kind == "minLength":
+        return problem(field, "비어 있으면 안 됩니다")
+    if kind == "maxLength":
+        return problem(field, f"{expected}자 이하여야 합니다 (지금 {len(found)}자)")
+    return problem(field, f"값이 올바르지 않습니다: {error.message}")
+
+
+def _pattern_hint(field: str) -> str:
+    if field.endswith("hs_code"):
+        return "HS 코드는 숫자 4·6·8·10자리 (예: \"7318.15\")"
+    if field.endswith("business_number"):
+        return "사업자등록번호는 NNN-NN-NNNNN"
+    if field.endswith("ksic"):
+        return "KSIC 코드는 숫자 5자리 문자열 (예: \"25941\")"
+    if field.endswith("country"):
+        return "국가 코드는 ISO 영문 대문자 2자리 (예: DE)"
+    return "소문자 영문·숫자·하이픈 id (예: heat-treatment)"
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
+    """Checks that need more than one field, or content/ (known fuels, units, ids)."""
+    problems: list[Problem] = []
+    this_year = datetime.date.today().year
+    if data["base_year"] > this_year:
+        problems.append(problem("base_year", f"기준연도는 올해({this_year}) 이하여야 합니다 (지금 값: {data['base_year']})"))
+
+    product_ids = _unique_ids(data["products"], "products", problem, problems)
+    process_ids = _unique_ids(data["processes"], "processes", problem, problems)
+
+    for i, product in enumerate(data["products"]):
+        digits = re.sub(r"[ .]", "", product["hs_code"])
+        if len(digits) not in (4, 6, 8, 10):
+            problems.append(problem(f"products[{i}].hs_code", f"HS 코드는 숫자 4·6·8·10자리여야 합니다 (지금 {len(digits)}자리: '{product['hs_code']}')"))
+        for j, pid in enumerate(product.get("processes", [])):
+            if pid not in process_ids:
+                problems.append(problem(f"products[{i}].processes[{j}]", f"공정 id '{pid}'가 processes에 없습니다 (있는 id: {', '.join(sorted(process_ids))})"))
+
+    exports = data.get("exports", [])
+    countries = [e["country"] for e in exports]
+    for i, country in enumerate(countries):
+        if country in countries[:i]:
+            problems.append(problem(f"exports[{i}].country", f"수출국 '{country}'가 두 번 나옵니다. 한 항목으로 합쳐 주세요"))
+    total_share = sum(e["share_pct"] for e in exports)
+    if total_share > 100 + SHARE_TOLERANCE_PCT:
+        problems.append(problem("exports", f"수출국별 매출 비중의 합이 100%를 넘습니다 ({total_share:g}%)"))
+    for i, export in enumerate(exports):
+        for j, customer in enumerate(export.get("customers", [])):
+            for k, pid in enumerate(customer.get("products", [])):
+                if pid not in product_ids:
+                    problems.append(problem(f"exports[{i}].customers[{j}].products[{k}]", f"제품 id '{pid}'가 products에 없습니다"))
+
+    sources_known = set(content.fuels) | {"electricity"}
+    share_sums: dict[str, float] = {}
+    for i, process in enumerate(data["processes"]):
+        for j, source in enumerate(process.get("energy_sources", [])):
+            if source not in sources_known:
+                problems.append(problem(f"processes[{i}].energy_sources[{j}]", f"알 수 없는 에너지원 '{source}'. 쓸 수 있는 값: {', '.join(sorted(sources_known))}"))
+        for source, share in process.get("energy_shares_pct", {}).items():
+            if source not in sources_known:
+                problems.append(problem(f"processes[{i}].energy_shares_pct.{source}", f"알 수 없는 에너지원 '{source}'. 쓸 수 있는 값: {', '.join(sorted(sources_known))}"))
+            share_sums[source] = share_sums.get(source, 0.0) + share
+    for source, total in sorted(share_sums.items()):
+        if total > 100 + SHARE_TOLERANCE_PCT:
+            problems.append(problem("processes", f"에너지원 '{source}'의 공정별 비중 합이 100%를 넘습니다 ({total:g}%)"))
+
+    electricity = data["energy"]["electricity"]
+    months_total = sum(electricity["monthly_kwh"])
+    stated = electricity.get("annual_kwh")
+    if stated is not None and abs(stated - months_total) > MONTH_TOLERANCE * max(stated, months_total, 1):
+        problems.append(problem("energy.electricity.annual_kwh", f"연간 전력량 {stated:,.0f} kWh가 월별 합계 {months_total:,.0f} kWh와 1% 넘게 다릅니다. 둘 중 하나를 고쳐 주세요"))
+
+    for i, fuel in enumerate(data["energy"].get("fuels", [])):
+        field = f"energy.fuels[{i}]"
+        record = content.fuels.get(fuel["fuel"])
+        if record is None:
+            problems.append(problem(f"{field}.fuel", f"알 수 없는 연료 '{fuel['fuel']}'. content/factors/fuels.yaml에 있는 값: {', '.join(sorted(content.fuels))}"))
+            continue
+        unit = fuel["unit"]
+        if unit not in ALL_FUEL_UNITS:
+            problems.append(problem(f"{field}.unit", f"알 수 없는 단위 '{unit}'. 쓸 수 있는 단위: {', '.join(ALL_FUEL_UNITS)}"))
+        elif is_energy_unit(unit):
+            if "basis" not in fuel:
+                problems.append(problem(f"{field}.basis", f"열량 단위({unit})로 적을 때는 basis가 필요합니다: gross(총발열량, 도시가스 고지서) 또는 net(순발열량)"))
+        else:
+            if physical_multiplier(unit, record["physical_unit"]) is None:
+                problems.append(problem(f"{field}.unit", f"'{fuel['fuel']}'에는 단위 '{unit}'를 쓸 수 없습니다. {record['physical_unit']} 계열 단위나 열량 단위(MJ, GJ, TJ, Gcal, kWh, toe)를 써 주세요"))
+            if "basis" in fuel:
+                problems.append(problem(f"{field}.basis", "basis는 열량 단위(MJ, GJ …)로 적을 때만 씁니다. 물리량 단위에는 빼 주세요"))
+
+    scope3 = data.get("scope3", {})
+    s3 = content.scope3
+    for key, table, id_field in (("purchased_materials", "materials", "material"), ("purchased_spend", "spend", "category"), ("transport", "transport", "mode"), ("waste", "waste", "type")):
+        known = s3.get(table, {}) or {}
+        for i, item in enumerate(scope3.get(key, [])):
+            if item[id_field] not in known:
+                problems.append(problem(f"scope3.{key}[{i}].{id_field}", f"알 수 없는 값 '{item[id_field]}'. content/factors/scope3.yaml의 {table}: {', '.join(sorted(known))}"))
+
+    settings = data.get("settings", {})
+    factor_set = settings.get("factor_set")
+    if factor_set and factor_set not in content.factor_sets.get("sets", {}):
+        problems.append(problem("settings.factor_set", f"알 수 없는 계수 세트 '{factor_set}'. 있는 값: {', '.join(content.factor_sets.get('sets', {}))}"))
+    target = settings.get("target_program")
+    if target and target not in content.programs:
+        problems.append(problem("settings.target_program", f"지원사업 id '{target}'가 content/programs/에 없습니다"))
+    for i, pid in enumerate(data.get("consulting", {}).get("prior_programs", [])):
+        if pid not in content.programs:
+            problems.append(problem(f"consulting.prior_programs[{i}]", f"지원사업 id '{pid}'가 content/programs/에 없습니다"))
+    return problems
+
+
+def _unique_ids(items: list, field: str, problem, problems: list) -> set:
+    seen: set = set()
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            problems.append(problem(f"{field}[{i}].id", f"id '{item['id']}'가 중복됩니다. id는 서로 달라야 합니다"))
+        seen.add(item["id"])
+    return seen
+
+
+def validate_companies(ids: list[str], content: Content, folder: Path | None = None) -> tuple[list[str], list[Problem]]:
+    """Validate several profiles; returns (valid ids, all problems). ContentError propagates."""
+    valid, problems = [], []
+    for company in ids:
+        try:
+            load_profile(company, content, folder)
+            valid.append(company)
+        except ProfileError as exc:
+            problems.extend(exc.problems)
+        except UnknownCompanyError as exc:
+            problems.append(Problem(company, None, "", exc.message))
+    return valid, problems
+
+
+__all__ = ["Profile", "load_profile", "validate_companies", "list_company_ids", "companies_dir", "ContentError"]
