@@ -1,0 +1,226 @@
+"""Schema checks for the content libraries: measures, KPIs and partners.
+
+Only pyyaml is used, so these tests run before the pipeline package exists.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+EQUIPMENT_TYPES = {
+    "furnace", "boiler", "compressor", "pump", "fan", "motor", "lighting",
+    "hvac", "press", "machining", "chiller", "dryer", "other",
+}
+ENERGY_SOURCES = {"electricity", "fuel"}
+INVESTMENT_BASES = {"per_kw", "per_unit", "per_m2", "fixed"}
+PROGRAM_TYPES = {"설비", "사업화", "R&D", "컨설팅/바우처", "융자", "보증"}
+APPLIES_WHEN = {None, "cbam_covered", "re100_demand", "has_fuel", "has_solar_potential"}
+BASELINE_PATHS = {
+    None,
+    "diagnosis.emissions.scope1_tco2e",
+    "diagnosis.emissions.scope2_location_tco2e",
+    "diagnosis.emissions.scope2_market_tco2e",
+    "diagnosis.emissions.total_tco2e",
+    "diagnosis.energy.total_toe",
+    "diagnosis.energy.total_tj",
+    "diagnosis.energy.electricity_mwh",
+    "diagnosis.energy.intensity_toe_per_krw_100m",
+    "diagnosis.energy.intensity_tco2e_per_t_output",
+    "diagnosis.re100.renewable_share_pct",
+    "diagnosis.cbam.products",
+    "diagnosis.readiness.level",
+}
+PARTNER_KINDS = {
+    "university", "research_institute", "testing_body", "demand_company",
+    "public_agency", "verifier", "esco", "consultant", "finance",
+}
+NEEDS = {
+    "cbam", "re100", "energy_efficiency", "facility_investment", "esg", "rd",
+    "supply_chain", "financing",
+}
+
+MEASURE_KEYS = {
+    "id", "name_ko", "applies_to", "saving_pct", "investment", "lifetime_years",
+    "load_factor", "co_benefits", "source", "verified", "note",
+}
+KPI_KEYS = {
+    "id", "name", "unit", "formula", "baseline_from", "target_rule", "mv_method",
+    "evidence", "applies_to_program_types", "applies_when", "source",
+}
+PARTNER_KEYS = {"id", "name", "kind", "region", "roles", "fits", "program_types", "source"}
+
+
+def _load(name: str) -> dict:
+    with open(CONTENT / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.fixture(scope="module")
+def measures() -> list[dict]:
+    return _load("measures.yaml")["measures"]
+
+
+@pytest.fixture(scope="module")
+def kpis() -> list[dict]:
+    return _load("kpis.yaml")["kpis"]
+
+
+@pytest.fixture(scope="module")
+def partners() -> list[dict]:
+    return _load("partners.yaml")["partners"]
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_range(rng: dict, where: str) -> None:
+    low, high = rng.get("low"), rng.get("high")
+    for v in (low, high):
+        assert v is None or (_is_number(v) and v >= 0), f"{where}: {v!r} must be a number ≥ 0 or null"
+    if low is not None and high is not None:
+        assert low <= high, f"{where}: low {low} > high {high}"
+
+
+def _assert_unique(items: list[dict], what: str) -> None:
+    ids = [i["id"] for i in items]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    assert not dupes, f"duplicate {what} ids: {sorted(dupes)}"
+
+
+# ---------------------------------------------------------------- measures
+
+def test_measures_count_and_unique(measures):
+    assert len(measures) >= 14
+    _assert_unique(measures, "measure")
+
+
+def test_measure_keys(measures):
+    for m in measures:
+        assert set(m) == MEASURE_KEYS, f"{m.get('id')}: keys {sorted(set(m) ^ MEASURE_KEYS)}"
+        assert isinstance(m["name_ko"], str) and m["name_ko"].strip()
+        assert isinstance(m["co_benefits"], str) and m["co_benefits"].strip()
+        assert isinstance(m["verified"], bool)
+
+
+def test_measure_applies_to(measures):
+    for m in measures:
+        app = m["applies_to"]
+        assert app["equipment_types"], m["id"]
+        assert set(app["equipment_types"]) <= EQUIPMENT_TYPES, (m["id"], app["equipment_types"])
+        assert app["energy_source"] in ENERGY_SOURCES, m["id"]
+
+
+def test_measure_ranges(measures):
+    for m in measures:
+        _check_range(m["saving_pct"], f"{m['id']}.saving_pct")
+        for v in m["saving_pct"].values():
+            assert v is None or v <= 100, m["id"]
+        inv = m["investment"]
+        assert inv["basis"] in INVESTMENT_BASES, m["id"]
+        assert isinstance(inv["unit"], str) and inv["unit"].startswith("KRW"), m["id"]
+        _check_range(inv, f"{m['id']}.investment")
+        lf = m["load_factor"]
+        assert lf is None or (_is_number(lf) and 0 < lf <= 1), m["id"]
+        lt = m["lifetime_years"]
+        assert lt is None or (_is_number(lt) and lt > 0), m["id"]
+
+
+def test_measure_missing_numbers_are_explained(measures):
+    """A null saving range or an unverified value must carry a note saying why."""
+    for m in measures:
+        s = m["saving_pct"]
+        if not m["verified"] or s["low"] is None or s["high"] is None:
+            assert isinstance(m["note"], str) and m["note"].strip(), m["id"]
+
+
+def test_measure_sources(measures):
+    for m in measures:
+        src = m["source"]
+        assert set(src) >= {"publisher", "document", "table", "url", "year"}, m["id"]
+        assert src["publisher"] and src["document"], m["id"]
+
+
+def test_load_factors_map():
+    data = _load("measures.yaml")
+    lfs = data["load_factors"]
+    assert set(lfs) <= EQUIPMENT_TYPES
+    for eq, entry in lfs.items():
+        v = entry["value"]
+        assert v is None or (_is_number(v) and 0 < v <= 1), eq
+        assert isinstance(entry["verified"], bool), eq
+        assert "source" in entry, eq
+        if v is None or not entry["verified"]:
+            assert entry.get("note"), eq
+
+
+def test_measure_covers_required_topics(measures):
+    ids = {m["id"] for m in measures}
+    for required in (
+        "compressed_air_leak_repair", "inverter_compressor", "inverter_pump", "inverter_fan",
+        "premium_motor_ie3_ie4", "furnace_insulation_upgrade", "furnace_waste_heat_recovery",
+        "burner_air_fuel_tuning", "boiler_economizer", "led_lighting", "heat_pump_process_heat",
+        "high_efficiency_transformer", "ems_fems_monitoring", "chiller_optimisation",
+        "hydraulic_press_servo_retrofit", "onsite_solar_pv",
+    ):
+        assert required in ids, required
+
+
+# ---------------------------------------------------------------- KPIs
+
+def test_kpis_count_and_unique(kpis):
+    assert len(kpis) >= 14
+    _assert_unique(kpis, "KPI")
+
+
+def test_kpi_keys_and_values(kpis):
+    for k in kpis:
+        assert set(k) == KPI_KEYS, f"{k.get('id')}: keys {sorted(set(k) ^ KPI_KEYS)}"
+        for key in ("name", "unit", "formula", "target_rule", "mv_method"):
+            assert isinstance(k[key], str) and k[key].strip(), (k["id"], key)
+        assert k["baseline_from"] in BASELINE_PATHS, (k["id"], k["baseline_from"])
+        assert k["applies_when"] in APPLIES_WHEN, k["id"]
+        assert k["evidence"] and all(isinstance(e, str) for e in k["evidence"]), k["id"]
+        pts = k["applies_to_program_types"]
+        assert pts and set(pts) <= PROGRAM_TYPES, (k["id"], pts)
+        src = k["source"]
+        assert set(src) >= {"publisher", "document", "url", "year"}, k["id"]
+        assert src["publisher"] and src["document"], k["id"]
+
+
+def test_kpi_formulas_do_not_hardcode_emission_factor(kpis):
+    """Factors live in content/factors; a KPI formula must not embed the grid factor."""
+    for k in kpis:
+        assert "0.4173" not in k["formula"] and "0.4541" not in k["formula"], k["id"]
+
+
+# ---------------------------------------------------------------- partners
+
+def test_partners_count_and_unique(partners):
+    assert len(partners) >= 14
+    _assert_unique(partners, "partner")
+
+
+def test_partner_keys_and_values(partners):
+    for p in partners:
+        assert set(p) == PARTNER_KEYS, f"{p.get('id')}: keys {sorted(set(p) ^ PARTNER_KEYS)}"
+        assert p["kind"] in PARTNER_KINDS, p["id"]
+        assert p["roles"] and all(isinstance(r, str) for r in p["roles"]), p["id"]
+        assert p["fits"] and set(p["fits"]) <= NEEDS, (p["id"], p["fits"])
+        assert p["program_types"] and set(p["program_types"]) <= PROGRAM_TYPES, p["id"]
+        assert p["source"].get("publisher"), p["id"]
+        assert "url" in p["source"] and "note" in p["source"], p["id"]
+
+
+def test_partners_contain_no_contact_data(partners):
+    """No phone numbers or e-mail addresses (rule: no personal data, roles only)."""
+    import re
+
+    phone = re.compile(r"\b0\d{1,2}-\d{3,4}-\d{4}\b")
+    text = yaml.safe_dump(partners, allow_unicode=True)
+    assert not phone.search(text), phone.search(text)
+    assert "@" not in text
