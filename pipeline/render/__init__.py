@@ -1,0 +1,56 @@
+"""Rendering layer: Word templates (docxtpl), Markdown bodies, charts and PDF export.
+
+Import-light on purpose: this module only holds names and paths shared by the template builder
+(tools/make_templates.py) and the renderers. docxtpl, python-docx, matplotlib and pypdf are
+imported inside the submodules (``pipeline.render.docx``, ``.markdown_docx``, ``.charts``,
+``.pdf``), never at ``import pipeline``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# The ONE place the document font is named: used for ascii/hAnsi/eastAsia/cs in every style of
+# the templates (installed by fonts-nanum in CI). Charts use the NanumGothic TTF shipped inside
+# the koreanize_matplotlib package.
+FONT_NAME = "NanumGothic"
+# Document language written into docDefaults, settings.xml (themeFontLang) and core properties.
+LANGUAGE = "ko-KR"
+
+# Style names (UI names) defined in every template and used by the Markdown converter.
+MARKER_STYLE = "확인필요"          # character style of the "[확인 필요: …]" marker
+TABLE_STYLE = "탄소 표"            # table style (grid, header-row look)
+TABLE_TEXT_STYLE = "표 본문"        # paragraph style inside table cells
+TABLE_HEADER_FILL = "DCE6F0"      # header-row shading (also applied per cell for LibreOffice)
+
+# Template directory and the four templates: key → (file name, document title).
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "docx"
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "diagnosis": ("diagnosis.docx", "기업 진단표"),
+    "matching": ("matching.docx", "정부지원사업 매칭 제안서"),
+    "plan": ("plan.docx", "사업계획서 초안"),
+    "evaluation": ("evaluation.docx", "평가표"),
+}
+
+
+def template_path(key: str) -> Path:
+    """Path of the template for a document key ('diagnosis', 'matching', 'plan', 'evaluation')."""
+    try:
+        name, _title = TEMPLATES[key]
+    except KeyError:
+        from pipeline.errors import RenderError
+
+        raise RenderError(f"알 수 없는 템플릿 '{key}' (가능: {', '.join(TEMPLATES)})") from None
+    return TEMPLATES_DIR / name
+
+
+__all__ = [
+    "FONT_NAME",
+    "LANGUAGE",
+    "MARKER_STYLE",
+    "TABLE_STYLE",
+    "TABLE_TEXT_STYLE",
+    "TABLE_HEADER_FILL",
+    "TEMPLATES_DIR",
+    "TEMPLATES",
+    "template_path",
+]

@@ -1,0 +1,138 @@
+"""Render a Word template (docxtpl) with fields and a Markdown body.
+
+    render_docx(template_path, fields, body_markdown, images, out_path) -> out_path
+
+* Jinja runs with ``StrictUndefined`` and ``autoescape=True``: a missing field is a RenderError
+  naming the template and the variable; ``&``/``<``/``>`` in field values stay verbatim.
+* ``{{p body }}`` receives the Markdown body converted by ``markdown_to_subdoc`` (template styles).
+* ``doc_title`` defaults to the template's own title (core property set by make_templates.py).
+* The file is written to a temporary file in the target folder and moved into place with
+  ``os.replace``, so a reader never sees a half-written document.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import RenderError
+from pipeline.render import LANGUAGE
+
+_UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+
+
+def _jinja_env():
+    import jinja2
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+
+
+def _load_template(template_path: Path):
+    from docxtpl import DocxTemplate
+
+    template_path = Path(template_path)
+    if not template_path.is_file():
+        raise RenderError(f"{template_path}: 템플릿 파일이 없습니다")
+    try:
+        tpl = DocxTemplate(str(template_path))
+        tpl.init_docx()
+    except Exception as exc:  # not a zip / not a Word file
+        raise RenderError(f"{template_path.name}: Word 템플릿을 열 수 없습니다 ({exc})") from exc
+    return tpl
+
+
+def template_fields(template_path: Path) -> set[str]:
+    """Names of the variables a template needs (``body`` included)."""
+    tpl = _load_template(template_path)
+    return set(tpl.get_undeclared_template_variables(_jinja_env()))
+
+
+def _missing_variables(template_path: Path, ctx: dict) -> list[str]:
+    try:
+        tpl = _load_template(template_path)
+        return sorted(tpl.get_undeclared_template_variables(_jinja_env(), context=ctx))
+    except Exception:  # only used to enrich an error message
+        return []
+
+
+def render_docx_bytes(
+    template_path: Path,
+    fields: dict[str, Any],
+    body_markdown: str,
+    images: dict[str, bytes] | None = None,
+) -> bytes:
+    """Render and return the .docx as bytes (see render_docx)."""
+    import jinja2
+
+    from pipeline.render.markdown_docx import markdown_to_subdoc
+
+    template_path = Path(template_path)
+    name = template_path.name
+    tpl = _load_template(template_path)
+    if "body" in fields:
+        raise RenderError(f"{name}: 'body'는 예약된 변수입니다 (본문은 body_markdown으로 넘기세요)")
+    ctx: dict[str, Any] = dict(fields)
+    ctx.setdefault("doc_title", tpl.docx.core_properties.title or "")
+    ctx["body"] = markdown_to_subdoc(tpl, body_markdown, images or {})
+
+    try:
+        tpl.render(ctx, _jinja_env(), autoescape=True)
+    except jinja2.UndefinedError as exc:
+        m = _UNDEFINED.search(str(exc))
+        var = (m.group(1) or m.group(2)) if m else str(exc)
+        missing = [v for v in _missing_variables(template_path, ctx) if v != var]
+        more = f"; 그 밖에 없는 변수: {', '.join(missing)}" if missing else ""
+        raise RenderError(
+            f"{name}: 변수 '{var}'가 컨텍스트에 없습니다 (프로필 또는 단계 출력에 값을 넣으세요{more})"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "docx_context", None)
+        detail = f" — 위치: {' … '.join(where)}" if where else ""
+        raise RenderError(f"{name}: 템플릿 오류: {exc}{detail}") from exc
+
+    doc = tpl.docx
+    cp = doc.core_properties
+    cp.title = str(ctx.get("doc_title") or cp.title or "")
+    if ctx.get("company_name"):
+        cp.subject = str(ctx["company_name"])
+    cp.language = LANGUAGE
+    cp.modified = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def write_atomic(data: bytes, out_path: Path) -> Path:
+    """Write bytes to out_path via a temporary file in the same folder and os.replace."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return out_path
+
+
+def render_docx(
+    template_path: Path,
+    fields: dict[str, Any],
+    body_markdown: str,
+    images: dict[str, bytes] | None,
+    out_path: Path,
+) -> Path:
+    """Render ``template_path`` with ``fields`` + the Markdown body into ``out_path``; return it."""
+    data = render_docx_bytes(template_path, fields, body_markdown, images)
+    return write_atomic(data, Path(out_path))
