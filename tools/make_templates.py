@@ -245,6 +245,7 @@ def define_styles(doc) -> None:
         st = doc.styles.add_style(f"TOC {level}", WD_STYLE_TYPE.PARAGRAPH)
         st.base_style = doc.styles["Normal"]
         st.element.set(qn("w:styleId"), f"TOC{level}")
+        st.element.attrib.pop(qn("w:customStyle"), None)  # a built-in Word style, not custom
         st.element.find(qn("w:name")).set(qn("w:val"), f"toc {level}")
         st.paragraph_format.left_indent = Mm(5 * (level - 1))
         st.paragraph_format.space_after = Pt(3)

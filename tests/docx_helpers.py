@@ -1,0 +1,75 @@
+"""Shared helpers for tests that read Word files and need LibreOffice (a plain module, no fixtures).
+
+    from docx_helpers import docx_all_text, docx_part_xml, require_libreoffice
+"""
+from __future__ import annotations
+
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _block_text(container) -> list[str]:
+    """Text of paragraphs and (nested) tables of a body, cell, header or footer, in order."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    out: list[str] = []
+    for child in container._element.iterchildren():
+        if child.tag == f"{{{W_NS}}}p":
+            out.append(Paragraph(child, container).text)
+        elif child.tag == f"{{{W_NS}}}tbl":
+            for row in Table(child, container).rows:
+                for cell in row.cells:
+                    out.extend(_block_text(cell))
+    return out
+
+
+def docx_all_text(path: Path) -> str:
+    """All visible text of a .docx: body (tables included), headers and footers of every section.
+
+    Lines are joined with newlines. Text inside tracked insertions is not read (python-docx limit).
+    """
+    import docx
+
+    document = docx.Document(str(path))
+    parts = _block_text(document._body)
+    for section in document.sections:
+        for hf in (section.header, section.first_page_header, section.even_page_header,
+                   section.footer, section.first_page_footer, section.even_page_footer):
+            if not hf.is_linked_to_previous:
+                parts.extend(_block_text(hf))
+    return "\n".join(parts)
+
+
+def docx_part_xml(path: Path, member: str) -> str:
+    """Raw XML of one part of a .docx, e.g. 'word/styles.xml'."""
+    with zipfile.ZipFile(path) as z:
+        return z.read(member).decode("utf-8")
+
+
+def docx_members(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        return z.namelist()
+
+
+def require_libreoffice() -> str:
+    """Path of soffice; skip the test locally if it is missing, fail in CI (CI=true)."""
+    from pipeline.render.pdf import libreoffice_path
+
+    found = libreoffice_path()
+    if found is None:
+        message = "LibreOffice (soffice) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI must install libreoffice-writer-nogui")
+        pytest.skip(message)
+    return found
