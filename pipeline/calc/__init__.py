@@ -1,0 +1,1 @@
+"""Domain calculations used by the stages: pure functions of profile data and content."""

@@ -1,0 +1,184 @@
+"""Efficiency measures that fit a company's equipment, with savings and payback as ranges.
+
+Equipment energy is estimated from rated kW × hours × the library's load factor; where the library
+has no sourced load factor, the process's energy of that source is split by rated power. Where
+neither works, or the library has no price, the figure stays None and the document shows 확인 필요.
+"""
+from __future__ import annotations
+
+from pipeline.calc.factors import cite
+
+
+def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, energy: dict, grid_factor: float) -> list[dict]:
+    library = content.measures
+    load_factors = _load_factors(content)
+    electricity_price = profile["energy"]["electricity"].get("price_krw_per_kwh")
+    fuel_by_id = _fuel_totals(scope1)
+    source_mwh = {"electricity": scope2["grid_mwh"]}
+    results = []
+    for measure in library:
+        applies = measure.get("applies_to", {})
+        kinds = set(applies.get("equipment_types", []))
+        source_kind = applies.get("energy_source", "electricity")
+        targets = []
+        for process in profile["processes"]:
+            for equipment in process.get("equipment", []) or []:
+                if equipment["type"] in kinds:
+                    targets.append((process, equipment))
+        if not targets:
+            continue
+        base_mwh, base_tj, base_tco2e, methods = 0.0, 0.0, 0.0, []
+        known = True
+        for process, equipment in targets:
+            if source_kind == "electricity":
+                mwh, method = _electric_energy(process, equipment, load_factors, source_mwh["electricity"])
+                if mwh is None:
+                    known = False
+                    continue
+                base_mwh += mwh
+                base_tco2e += mwh * grid_factor
+                methods.append(method)
+            else:
+                tj, tco2e, method = _fuel_energy(process, equipment, fuel_by_id)
+                if tj is None:
+                    known = False
+                    continue
+                base_tj += tj
+                base_tco2e += tco2e
+                methods.append(method)
+        saving = measure.get("saving_pct") or {}
+        low_pct, high_pct = saving.get("low"), saving.get("high")
+        rated_kw = sum((e.get("rated_kw") or 0) * (e.get("count") or 1) for _, e in targets)
+        units = sum(e.get("count") or 1 for _, e in targets)
+        item = {
+            "id": measure["id"],
+            "name": measure["name_ko"],
+            "equipment": [f"{p['name']} · {e['name']}" for p, e in targets],
+            "energy_source": source_kind,
+            "saving_pct": {"low": low_pct, "high": high_pct},
+            "baseline_known": known and (base_mwh > 0 or base_tj > 0),
+            "baseline_mwh": base_mwh if source_kind == "electricity" and known else None,
+            "baseline_tj": base_tj if source_kind != "electricity" and known else None,
+            "baseline_methods": methods,
+            "source": cite(measure.get("source")),
+            "verified": measure.get("verified", False),
+            "lifetime_years": measure.get("lifetime_years"),
+        }
+        item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
+        item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
+        item["payback_years"] = _payback(item["investment_krw_million"], item["saving_krw_million"])
+        results.append(item)
+    results.sort(key=_priority)
+    for rank, item in enumerate(results, 1):
+        item["rank"] = rank
+    return results
+
+
+def _priority(item: dict):
+    payback = item["payback_years"]
+    saving = item["saving_tco2e"]
+    return (
+        payback is None,
+        (payback or {}).get("low") if payback else 0,
+        -((saving or {}).get("high") or 0),
+        item["id"],
+    )
+
+
+def _load_factors(content) -> dict:
+    raw = content._file("measures.yaml").get("load_factors", {}) or {}
+    return {k: v.get("value") if isinstance(v, dict) else v for k, v in raw.items()}
+
+
+def _fuel_totals(scope1: list[dict]) -> dict:
+    totals: dict[str, dict] = {}
+    for line in scope1:
+        into = totals.setdefault(line["fuel"], {"tj": 0.0, "tco2e": 0.0, "krw": 0.0, "price_known": True})
+        into["tj"] += line["tj_net"]
+        into["tco2e"] += line["tco2e"]
+        price = line.get("price_krw_per_unit")
+        if price is None:
+            into["price_known"] = False
+        else:
+            into["krw"] += price * line["amount"]
+    return totals
+
+
+def _electric_energy(process: dict, equipment: dict, load_factors: dict, site_mwh: float):
+    kw = equipment.get("rated_kw")
+    hours = equipment.get("operating_hours")
+    count = equipment.get("count") or 1
+    lf = load_factors.get(equipment["type"])
+    if kw and hours and lf:
+        mwh = kw * count * hours * lf / 1000.0
+        return mwh, f"{equipment['name']}: {kw:g} kW × {count}대 × {hours:,.0f} h × 부하율 {lf} = {mwh:,.0f} MWh"
+    share = (process.get("energy_shares_pct") or {}).get("electricity")
+    electric = [e for e in process.get("equipment", []) or [] if e.get("rated_kw")]
+    total_kw = sum(e["rated_kw"] * (e.get("count") or 1) for e in electric)
+    if share is not None and kw and total_kw:
+        process_mwh = site_mwh * share / 100.0
+        mwh = process_mwh * kw * count / total_kw
+        return mwh, (
+            f"{equipment['name']}: 공정 전력 {process_mwh:,.0f} MWh({share:g}%) × 정격용량 비중 "
+            f"{kw * count:,.0f}/{total_kw:,.0f} kW = {mwh:,.0f} MWh"
+        )
+    return None, None
+
+
+def _fuel_energy(process: dict, equipment: dict, fuel_by_id: dict):
+    tj = tco2e = 0.0
+    parts = []
+    shares = process.get("energy_shares_pct") or {}
+    fuels = [f for f in shares if f in fuel_by_id]
+    if not fuels:
+        return None, None, None
+    burners = [e for e in process.get("equipment", []) or [] if e["type"] == equipment["type"]]
+    kw_all = sum((e.get("rated_kw") or 0) * (e.get("count") or 1) for e in burners)
+    kw = (equipment.get("rated_kw") or 0) * (equipment.get("count") or 1)
+    split = kw / kw_all if kw_all and kw else (1.0 / len(burners))
+    for fuel in fuels:
+        part = shares[fuel] / 100.0 * split
+        tj += fuel_by_id[fuel]["tj"] * part
+        tco2e += fuel_by_id[fuel]["tco2e"] * part
+        parts.append(f"{fuel} {shares[fuel]:g}%")
+    method = f"{equipment['name']}: 공정 연료 사용 비중({', '.join(parts)}) × 설비 비중 {split:.0%} = {tj:,.2f} TJ"
+    return tj, tco2e, method
+
+
+def _savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets) -> dict:
+    if not item["baseline_known"] or low_pct is None or high_pct is None:
+        return {"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None}
+    rng = lambda base: {"low": base * low_pct / 100.0, "high": base * high_pct / 100.0}
+    out = {"saving_tco2e": rng(base_tco2e), "saving_mwh": None, "saving_tj": None, "saving_krw_million": None}
+    if item["energy_source"] == "electricity":
+        out["saving_mwh"] = rng(item["baseline_mwh"])
+        if electricity_price:
+            out["saving_krw_million"] = rng(item["baseline_mwh"] * 1000 * electricity_price / 1e6)
+    else:
+        out["saving_tj"] = rng(item["baseline_tj"])
+        priced = [f for f in fuel_by_id.values() if f["price_known"] and f["tj"]]
+        if priced and len(priced) == len(fuel_by_id):
+            krw_per_tj = sum(f["krw"] for f in priced) / sum(f["tj"] for f in priced)
+            out["saving_krw_million"] = rng(item["baseline_tj"] * krw_per_tj / 1e6)
+    return out
+
+
+def _investment(investment: dict, rated_kw: float, units: int):
+    low, high, basis = investment.get("low"), investment.get("high"), investment.get("basis")
+    if low is None or high is None:
+        return None
+    if basis == "per_kw":
+        if not rated_kw:
+            return None
+        return {"low": low * rated_kw / 1e6, "high": high * rated_kw / 1e6}
+    if basis == "per_unit":
+        return {"low": low * units / 1e6, "high": high * units / 1e6}
+    if basis == "fixed":
+        return {"low": low / 1e6, "high": high / 1e6}
+    return None
+
+
+def _payback(investment, saving):
+    if not investment or not saving or not saving.get("low") or not saving.get("high"):
+        return None
+    return {"low": investment["low"] / saving["high"], "high": investment["high"] / saving["low"]}

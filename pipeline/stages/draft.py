@@ -1,0 +1,166 @@
+"""Stage 4 (사업계획서 초안): write the bodies of the three Word drafts.
+
+Reads the whole context and the Markdown+Jinja section texts in content/sections/<document>/
+(ordered by each folder's structure.yaml, per program type); adds context["documents"]: for each
+document its template fields, Markdown body and chart images. Text from the profile is escaped
+for Markdown; numbers go through filters that print `[확인 필요: …]` when a value is missing.
+"""
+from __future__ import annotations
+
+import datetime
+import html
+import re
+
+import jinja2
+from markupsafe import Markup
+
+from pipeline.content import Content
+from pipeline.errors import ContentError
+from pipeline.missing import MARKER, marker, markers_in
+
+DOCUMENTS = {
+    "diagnosis": "기업 진단표",
+    "matching": "정부지원사업 매칭 제안서",
+    "plan": "사업계획서 초안",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#+!~])")
+
+
+def safe_text(value) -> str:
+    """Profile text as literal Markdown: HTML-escaped, Markdown specials backslash-escaped."""
+    text = html.escape(str(value), quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text).replace("|", "&#124;")
+    return text.replace("\n", " ")
+
+
+def _finalize(value):
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return Markup(marker("값 없음"))
+    if isinstance(value, bool):
+        return "예" if value else "아니오"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return safe_text(value)
+
+
+def fmt_number(value, digits: int = 0, need: str = "값") -> Markup:
+    if value is None:
+        return Markup(marker(safe_text(need)))
+    return Markup(f"{value:,.{digits}f}")
+
+
+def fmt_range(rng, digits: int = 0, need: str = "범위") -> Markup:
+    if not rng or rng.get("low") is None or rng.get("high") is None:
+        return Markup(marker(safe_text(need)))
+    return Markup(f"{rng['low']:,.{digits}f}–{rng['high']:,.{digits}f}")
+
+
+def need(text: str) -> Markup:
+    return Markup(marker(safe_text(text)))
+
+
+def make_environment(content: Content) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(content.root / "sections")),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(n=fmt_number, rng=fmt_range, t=lambda v: Markup(safe_text(v)) if v is not None else need("값 없음"))
+    env.globals.update(need=need)
+    return env
+
+
+def draft(context: dict, content: Content, charts=None) -> dict:
+    env = make_environment(content)
+    ptype = context["strategy"]["program_type"]
+    today = datetime.date.today()
+    company = context["company"]["company"]
+    images = _charts(context) if charts is None else charts
+    documents = {}
+    for key, title in DOCUMENTS.items():
+        structure = content._file(f"sections/{key}/structure.yaml")
+        files = structure.get(ptype) or structure["default"]
+        parts = []
+        for name in files:
+            try:
+                template = env.get_template(f"{key}/{name}")
+                parts.append(template.render(**context, doc=key, today=today))
+            except jinja2.TemplateNotFound:
+                raise ContentError(f"{content.root / 'sections' / key / name}: 섹션 파일이 없습니다") from None
+            except jinja2.UndefinedError as exc:
+                raise ContentError(f"{content.root / 'sections' / key / name}: {exc.message} (컨텍스트에 없는 값)") from None
+            except jinja2.TemplateError as exc:
+                raise ContentError(f"{content.root / 'sections' / key / name}: 섹션 템플릿 오류: {exc}") from None
+        body = "\n\n".join(parts)
+        overrides = ((context["company"].get("overrides") or {}).get("sections") or {}).get(key) or {}
+        documents[key] = {
+            "title": title,
+            "fields": {
+                "company_name": company["name"],
+                "doc_title": title,
+                "subtitle": _subtitle(key, context),
+                "prepared_by": "진주시 탄소중립지원센터 · 컨설팅 수행기관",
+                "date": f"{today.year}. {today.month}. {today.day}.",
+            },
+            "markdown": _apply_overrides(body, overrides),
+            "images": {k: v for k, v in images.items() if f"(image:{k})" in body},
+            "missing": markers_in(body),
+        }
+    context["documents"] = documents
+    return context
+
+
+def _subtitle(key: str, context: dict) -> str:
+    if key == "plan":
+        return context["strategy"]["program_name"]
+    return f"기준연도 {context['company']['base_year']}년"
+
+
+def _apply_overrides(body: str, overrides: dict) -> str:
+    """Consultant overrides: replace or append text under a heading (see docs/revisions.md)."""
+    for heading, change in overrides.items():
+        pattern = re.compile(rf"^(#+) {re.escape(heading)}\s*$", re.M)
+        found = pattern.search(body)
+        if not found:
+            continue
+        level = len(found.group(1))
+        nxt = re.compile(rf"^#{{1,{level}}} ", re.M).search(body, found.end())
+        end = nxt.start() if nxt else len(body)
+        text = safe_text_block(change.get("text", ""))
+        if change.get("mode") == "append":
+            body = body[:end].rstrip() + "\n\n" + text + "\n\n" + body[end:]
+        else:
+            body = body[: found.end()] + "\n\n" + text + "\n\n" + body[end:]
+    return body
+
+
+def safe_text_block(text: str) -> str:
+    return "\n\n".join(safe_text(p) for p in str(text).split("\n\n"))
+
+
+def _charts(context: dict) -> dict[str, bytes]:
+    from pipeline.render import charts
+
+    d = context["diagnosis"]
+    e = d["emissions"]
+    labels = ["Scope 1", "Scope 2 (위치)", "Scope 2 (시장)"]
+    values = [e["scope1_tco2e"], e["scope2_location_tco2e"], e["scope2_market_tco2e"]]
+    if e["scope3_tco2e"]:
+        labels.append("Scope 3 (스크리닝)")
+        values.append(e["scope3_tco2e"])
+    out = {
+        "scopes": charts.bar_chart(labels, values, "Scope별 온실가스 배출량", "tCO2e"),
+        "monthly": charts.monthly_chart([v / 1000 for v in d["energy"]["monthly"]["kwh"]], "월별 전력 사용량", "MWh"),
+        "sources": charts.stacked_or_pie_chart([s["name_ko"] for s in d["energy"]["by_source"]],
+                                               [s["toe"] for s in d["energy"]["by_source"]], "에너지원별 사용량", "toe"),
+    }
+    return out
+
+
+__all__ = ["draft", "DOCUMENTS", "MARKER"]

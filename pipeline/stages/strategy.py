@@ -1,0 +1,224 @@
+"""Stage 3 (3차 컨설팅): goals, KPIs, consortium, budget frame and schedule for one program.
+
+Reads the diagnosis and matches, content/kpis.yaml, content/partners.yaml and
+content/strategy.yaml; adds context["strategy"]. Every target is derived from the diagnosis
+(the selected measures' low-end savings, the RE100 path); what cannot be derived stays None and
+is listed as 확인 필요.
+"""
+from __future__ import annotations
+
+from pipeline.content import Content
+from pipeline.errors import PipelineError
+from pipeline.missing import Missing
+
+
+def strategy(context: dict, content: Content, program_id: str | None = None) -> dict:
+    company, diagnosis = context["company"], context["diagnosis"]
+    method = content._file("strategy.yaml")
+    missing = Missing(context.setdefault("missing", []))
+    chosen = _choose_program(context, content, program_id)
+    program = content.programs[chosen["program_id"]]
+    ptype = program.get("type") or "설비"
+    measures = _selected_measures(diagnosis, program)
+    start = method["project_start"]
+    duration = (program.get("support") or {}).get("duration_months") or method["default_duration_months"]
+    end_year = start["year"] + (start["month"] - 1 + duration - 1) // 12
+    goals = _goals(company, diagnosis, measures, end_year, method)
+    kpis = _kpis(company, diagnosis, measures, ptype, end_year, content, missing, method)
+    consortium = _consortium(company, program, ptype, content, method)
+    budget = _budget(program, measures, company, missing)
+    schedule = _schedule(ptype, duration, start, method)
+    context["strategy"] = {
+        "program_id": program["id"],
+        "program_name": program["name"],
+        "program_type": ptype,
+        "program_agency": chosen["agency"],
+        "chosen_because": chosen["why"],
+        "eligible": chosen["eligible"],
+        "score": chosen["score"],
+        "measures": measures,
+        "goals": goals,
+        "kpis": kpis,
+        "consortium": consortium,
+        "budget": budget,
+        "schedule": schedule,
+        "start": start,
+        "duration_months": duration,
+        "end_year": end_year,
+    }
+    return context
+
+
+def _choose_program(context: dict, content: Content, program_id: str | None) -> dict:
+    settings = context["company"].get("settings") or {}
+    overrides = context["company"].get("overrides") or {}
+    wanted = program_id or overrides.get("program") or settings.get("target_program")
+    by_id = {m["program_id"]: m for m in context["matches"]}
+    if wanted:
+        if wanted not in by_id:
+            raise PipelineError(f"지원사업 id '{wanted}'가 content/programs/에 없습니다")
+        chosen = dict(by_id[wanted])
+        chosen["why"] = "컨설턴트 지정 사업" + (" (자격 요건 미충족 주의)" if chosen["eligible"] is False else "")
+        return chosen
+    ranked = [m for m in context["matches"] if m["recommended"]] or context["matches"]
+    top = next((m for m in ranked if m["type"] not in ("융자", "보증")), ranked[0])
+    chosen = dict(top)
+    chosen["why"] = f"매칭 순위 {top['rank']}위, 적합도 {top['score']}점 (융자·보증은 자부담 조달 수단으로 별도 연계)"
+    return chosen
+
+
+def _selected_measures(diagnosis: dict, program: dict) -> list[dict]:
+    return [m for m in diagnosis["measures"] if m["saving_tco2e"] is not None][:4]
+
+
+def _low(rng):
+    return rng["low"] if rng else None
+
+
+def _goals(company, d, measures, end_year, method) -> list[dict]:
+    goals = []
+    cut = sum(_low(m["saving_tco2e"]) or 0 for m in measures)
+    if cut:
+        share = 100 * cut / d["emissions"]["total_tco2e"]
+        goals.append({"goal": f"{end_year}년까지 Scope 1+2 배출량 {cut:,.0f} tCO2e/년 감축 (기준연도 대비 {share:.1f}%)",
+                      "basis": "선정 조치별 절감률 하한 × 설비 에너지 기준값"})
+    mwh = sum(_low(m["saving_mwh"]) or 0 for m in measures)
+    if mwh:
+        goals.append({"goal": f"전력 사용량 {mwh:,.0f} MWh/년 절감", "basis": "전력 조치 절감 범위 하한"})
+    covered = [p for p in d["cbam"]["products"] if p["covered"]]
+    if covered:
+        goals.append({"goal": f"CBAM 대상 {len(covered)}개 제품의 실제 내재배출량 산정·제3자 검증 완료", "basis": "EU 고객사 신고용 데이터"})
+    re = d["re100"]
+    milestone = method["goal_years"]["renewable_milestone"]
+    target = next((p for p in re["path"] if p["year"] == milestone), None)
+    if re["demanded_by"] and target:
+        goals.append({"goal": f"{milestone}년 재생에너지 비중 {target['target_pct']}% (부족분 {target['gap_mwh']:,.0f} MWh) 이행 경로 확정",
+                      "basis": "RE100 중간목표"})
+    if d["readiness"]["inventory"] in (None, "none", "internal"):
+        goals.append({"goal": "사업장 온실가스 인벤토리 정례화 및 검증 대응 체계 구축", "basis": f"준비도 {d['readiness']['level']}단계"})
+    return goals
+
+
+def _resolve(context_d: dict, path: str | None):
+    if not path:
+        return None
+    node = {"diagnosis": context_d}
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, (int, float)) else None
+
+
+def _kpis(company, d, measures, ptype, end_year, content, missing, method) -> list[dict]:
+    flags = {
+        "cbam_covered": d["cbam"]["covered"],
+        "re100_demand": bool(d["re100"]["demanded_by"]),
+        "has_fuel": bool(d["emissions"]["scope1"]),
+        "has_solar_potential": bool(d["re100"]["solar"].get("capacity_kwp")),
+    }
+    cut = sum(_low(m["saving_tco2e"]) or 0 for m in measures) or None
+    mwh = sum(_low(m["saving_mwh"]) or 0 for m in measures) or None
+    tj = sum(_low(m["saving_tj"]) or 0 for m in measures)
+    mj_per_toe = d["energy"]["conversion"]["mj_per_toe"]
+    elec_toe = (mwh or 0) * 1000 * d["energy"]["conversion"]["electricity_mj_per_kwh"] / mj_per_toe
+    saved_toe = (elec_toe + tj * 1e6 / mj_per_toe) or None
+    krw = sum(_low(m["saving_krw_million"]) or 0 for m in measures) or None
+    covered = [p for p in d["cbam"]["products"] if p["covered"]]
+    re_target = next((p["target_pct"] for p in d["re100"]["path"] if p["year"] == method["goal_years"]["renewable_milestone"]), None)
+    targets = {
+        "ghg_reduction": (0.0, cut),
+        "energy_saving_toe": (0.0, saved_toe),
+        "energy_saving_mwh": (0.0, mwh),
+        "energy_saving_rate": (0.0, 100 * saved_toe / d["energy"]["total_toe"] if saved_toe else None),
+        "emission_intensity_output": (d["emissions"]["intensity_tco2e_per_t_output"],
+                                      (d["emissions"]["total_tco2e"] - cut) / d["energy"]["output_t"] if cut and d["energy"]["output_t"] else None),
+        "energy_intensity_revenue": (d["energy"]["intensity_toe_per_krw_100m"],
+                                     (d["energy"]["total_toe"] - saved_toe) / (company["company"]["revenue_krw_million"] / 100) if saved_toe else None),
+        "energy_cost_saving": (0.0, krw),
+        "renewable_share": (d["re100"]["share_pct"], re_target),
+        "onsite_pv_capacity": (0.0, d["re100"]["solar"].get("capacity_kwp")),
+        "cbam_verification_reports": (0.0, float(len(covered)) if covered else None),
+        "product_carbon_footprint": (0.0, float(len(covered)) if covered else None),
+        "ghg_inventory_verified": (1.0 if d["readiness"]["inventory"] == "third_party_verified" else 0.0, 1.0),
+        "iso50001_certification": (1.0 if "ISO 50001" in d["readiness"]["ems"] else 0.0, 1.0),
+        "iso14001_certification": (1.0 if "ISO 14001" in d["readiness"]["ems"] else 0.0, 1.0),
+    }
+    chosen = []
+    for kpi in content.kpis:
+        if ptype not in (kpi.get("applies_to_program_types") or []):
+            continue
+        when = kpi.get("applies_when")
+        if when and not flags.get(when):
+            continue
+        if kpi["id"] not in targets:
+            continue
+        baseline, target = targets[kpi["id"]]
+        if kpi["id"].startswith("iso") and baseline == 1.0:
+            continue  # already certified: not a goal of this project
+        if target is None:
+            missing.add(f"strategy.kpis.{kpi['id']}", f"{kpi['name']} 목표값 산정 근거(설비 기준값·단가)", "성과지표 목표")
+        chosen.append({
+            "id": kpi["id"], "name": kpi["name"], "unit": kpi["unit"], "baseline": baseline, "target": target,
+            "target_year": end_year if kpi["id"] != "renewable_share" else method["goal_years"]["renewable_milestone"],
+            "formula": kpi.get("formula"), "mv_method": kpi.get("mv_method"), "evidence": kpi.get("evidence") or [],
+            "target_rule": kpi.get("target_rule"),
+        })
+    return chosen[:8]
+
+
+def _consortium(company, program, ptype, content, method) -> dict:
+    needs = set((company.get("consulting") or {}).get("needs", []))
+    kinds = method["partner_kinds_by_type"].get(ptype, [])
+    partners = []
+    for kind in kinds:
+        candidates = [p for p in content.partners if p["kind"] == kind and ptype in (p.get("program_types") or [ptype])]
+        candidates.sort(key=lambda p: (-len(needs & set(p.get("fits") or [])), p["id"]))
+        if candidates:
+            p = candidates[0]
+            partners.append({"id": p["id"], "name": p["name"], "kind": kind, "region": p.get("region"),
+                             "role": method["consortium_roles"].get(kind), "roles": p.get("roles") or [],
+                             "status": "참여 협의 예정"})
+        if len(partners) >= method["max_partners"]:
+            break
+    return {"lead": company["company"]["name"], "lead_role": "주관기업: 설비 도입·운영, 자료 제공, 성과 관리", "partners": partners,
+            "consortium_required": bool((program.get("eligibility") or {}).get("requires_consortium"))}
+
+
+def _budget(program, measures, company, missing) -> dict:
+    support = program.get("support") or {}
+    share = support.get("gov_share_pct_midsize") if company["company"]["size_class"] == "중견" and support.get("gov_share_pct_midsize") else support.get("gov_share_pct")
+    invest = [m["investment_krw_million"] for m in measures]
+    total = None
+    if measures and all(invest):
+        total = {"low": sum(i["low"] for i in invest), "high": sum(i["high"] for i in invest)}
+    else:
+        missing.add("strategy.budget", "조치별 설비 견적(총사업비 산정)", "사업비 구성")
+    gov = company_cash = None
+    if total and share is not None:
+        cap = support.get("max_krw_million")
+        gov = {k: min(v * share / 100, cap) if cap else v * share / 100 for k, v in total.items()}
+        company_cash = {k: total[k] - gov[k] for k in total}
+    return {
+        "max_krw_million": support.get("max_krw_million"),
+        "per": support.get("per"),
+        "gov_share_pct": share,
+        "self_funding_note": support.get("self_funding_note"),
+        "total_krw_million": total,
+        "gov_krw_million": gov,
+        "company_krw_million": company_cash,
+        "lines": [{"measure": m["name"], "investment_krw_million": m["investment_krw_million"],
+                   "saving_krw_million": m["saving_krw_million"], "payback_years": m["payback_years"]} for m in measures],
+    }
+
+
+def _schedule(ptype, duration, start, method) -> dict:
+    phases = method["schedules"].get(ptype) or method["schedules"]["설비"]
+    months = max(duration, max(p[2] for p in phases))
+    labels = []
+    for offset in range(months):
+        m = start["month"] - 1 + offset
+        labels.append(f"{start['year'] + m // 12 - 2000}.{m % 12 + 1}")
+    rows = [{"phase": name, "start": s, "end": e, "deliverable": out, "cells": ["■" if s <= i + 1 <= e else "" for i in range(months)]}
+            for name, s, e, out in phases]
+    return {"months": labels, "rows": rows}
