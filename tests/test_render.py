@@ -230,6 +230,13 @@ def test_missing_field_names_variable(tmp_path):
     assert not out.exists() and not list(tmp_path.iterdir())  # nothing half-written
 
 
+def test_none_field_is_an_error(tmp_path):
+    from pipeline.render.docx import render_docx
+
+    with pytest.raises(RenderError, match="'date'"):
+        render_docx(template_path("matching"), {**FIELDS, "date": None}, "본문", {}, tmp_path / "m.docx")
+
+
 def test_unknown_image_key(tmp_path):
     from pipeline.render.docx import render_docx
 

@@ -75,6 +75,9 @@ def render_docx_bytes(
     tpl = _load_template(template_path)
     if "body" in fields:
         raise RenderError(f"{name}: 'body'는 예약된 변수입니다 (본문은 body_markdown으로 넘기세요)")
+    empty = sorted(k for k, v in fields.items() if v is None)
+    if empty:  # would print "None" in the document
+        raise RenderError(f"{name}: 변수 {', '.join(repr(k) for k in empty)}의 값이 없습니다 (None)")
     ctx: dict[str, Any] = dict(fields)
     ctx.setdefault("doc_title", tpl.docx.core_properties.title or "")
     ctx["body"] = markdown_to_subdoc(tpl, body_markdown, images or {})
