@@ -113,6 +113,13 @@ def draft(context: dict, content: Content, charts=None) -> dict:
             "missing": markers_in(body),
         }
     context["documents"] = documents
+    # Markers written directly by section texts (need(...)) are listed too, once each.
+    listed = {item["need"] for item in context.setdefault("missing", [])}
+    for key, doc in documents.items():
+        for item in doc["missing"]:
+            if item not in listed and html.unescape(item.replace("\\", "")) not in listed:
+                context["missing"].append({"field": f"문서: {key}", "need": html.unescape(item.replace("\\", "")), "used_for": doc["title"]})
+                listed.add(html.unescape(item.replace("\\", "")))
     return context
 
 

@@ -144,6 +144,7 @@ def _kpis(company, d, measures, ptype, end_year, content, missing, method) -> li
         "iso50001_certification": (1.0 if "ISO 50001" in d["readiness"]["ems"] else 0.0, 1.0),
         "iso14001_certification": (1.0 if "ISO 14001" in d["readiness"]["ems"] else 0.0, 1.0),
     }
+    kpi_overrides = (company.get("overrides") or {}).get("kpi_targets") or {}
     chosen = []
     for kpi in content.kpis:
         if ptype not in (kpi.get("applies_to_program_types") or []):
@@ -154,6 +155,9 @@ def _kpis(company, d, measures, ptype, end_year, content, missing, method) -> li
         if kpi["id"] not in targets:
             continue
         baseline, target = targets[kpi["id"]]
+        override = kpi_overrides.get(kpi["id"])
+        if override is not None:
+            target = float(override)  # consultant's target, recorded in the profile's overrides
         if kpi["id"].startswith("iso") and baseline == 1.0:
             continue  # already certified: not a goal of this project
         if target is None:

@@ -1,0 +1,144 @@
+"""Command line: `python -m pipeline <command>`.
+
+Heavy libraries (docxtpl, matplotlib, python-redlines) are imported inside the commands that need
+them, so `--help` and `validate` start fast. Every user-facing error is a PipelineError: printed
+in Korean, exit status 2, no traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipeline.errors import PipelineError
+
+
+def _echo_missing(items: list[dict]) -> None:
+    if not items:
+        click.echo("확인 필요 항목: 없음")
+        return
+    click.echo(f"확인 필요 항목 {len(items)}건 (문서에 [확인 필요: …]로 표시됨):")
+    for item in items:
+        click.echo(f"  - {item['need']}  ← {item['field']} ({item['used_for']})")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """탄소중립 컨설팅 문서 파이프라인 (company profiles → Korean Word drafts)."""
+
+
+@main.command()
+@click.argument("companies", nargs=-1)
+def validate(companies: tuple[str, ...]) -> None:
+    """프로필 검사 (렌더링 없음). ID가 없으면 companies/의 모든 프로필."""
+    from pipeline.content import get_content
+    from pipeline.profile import list_company_ids, validate_companies
+
+    ids = list(companies) or list_company_ids()
+    if not ids:
+        raise PipelineError("검사할 프로필이 없습니다 (companies/*.yaml)")
+    valid, problems = validate_companies(ids, get_content())
+    for company in valid:
+        click.echo(f"정상: {company}")
+    if problems:
+        click.echo(f"오류: 프로필 오류 {len(problems)}건", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("company")
+@click.option("--program", "program_id", default=None, help="매칭 1순위 대신 이 지원사업 id로 전략 수립")
+def context(company: str, program_id: str | None) -> None:
+    """진단·매칭·전략이 추가된 컨텍스트를 JSON으로 출력."""
+    from pipeline.build import build_context, context_json
+
+    _profile, ctx = build_context(company, program_id=program_id, with_documents=False)
+    click.echo(context_json(ctx))
+
+
+@main.command()
+@click.argument("company")
+@click.option("--program", "program_id", default=None, help="매칭 1순위 대신 이 지원사업 id로 사업계획서 작성")
+@click.option("--author", default=None, help="리비전 작성자 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
+@click.option("--note", default=None, help="리비전 메모")
+@click.option("--force", is_flag=True, help="최종본으로 지정된 기업도 새 리비전을 만듦")
+@click.option("--page-count/--no-page-count", default=True, help="LibreOffice가 있으면 쪽수를 셈 (기본: 셈)")
+def plan(company: str, program_id, author, note, force: bool, page_count: bool) -> None:
+    """진단 → 매칭 → 전략 → 초안: 세 Word 문서를 만들고 리비전으로 저장."""
+    _plan_one(company, program_id, author, note, force, page_count)
+
+
+def _plan_one(company, program_id=None, author=None, note=None, force=False, page_count=True, quiet=False):
+    from pipeline.build import build_context
+    from pipeline.feedback_store import guard_final, items_resolved_by
+    from pipeline.publish import publish
+    from pipeline.render.pdf import libreoffice_path
+
+    profile, ctx = build_context(company, program_id=program_id)
+    guard_final(profile.id, force)
+    count = page_count and libreoffice_path() is not None
+    result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx), count_pages=count)
+    if quiet:
+        return result, ctx
+    click.echo(f"{result.company_id}: 리비전 r{result.revision:03d} 저장 → {result.revision_dir}")
+    for path in result.files.values():
+        click.echo(f"  {path}")
+    if result.page_counts:
+        click.echo("쪽수 (LibreOffice): " + ", ".join(f"{k} {v}쪽" for k, v in result.page_counts.items()))
+    elif page_count:
+        click.echo("쪽수: LibreOffice가 없어 세지 않음")
+    _echo_missing(ctx.get("missing", []))
+    return result, ctx
+
+
+@main.command()
+@click.argument("company")
+def pdf(company: str) -> None:
+    """out/<id>/의 세 문서를 PDF로 내보냄 (LibreOffice 필요)."""
+    from pathlib import Path
+
+    from pipeline.profile import resolve_profile_path
+    from pipeline.publish import DOCUMENT_FILES, out_root
+    from pipeline.render.pdf import convert_to_pdf, count_pages
+
+    company_id, _ = resolve_profile_path(company)
+    folder = out_root() / company_id
+    docs = [folder / name for name in DOCUMENT_FILES.values()]
+    absent = [str(p) for p in docs if not p.is_file()]
+    if absent:
+        raise PipelineError(f"먼저 `make plan COMPANY={company_id}`로 문서를 만드세요. 없는 파일: {', '.join(absent)}")
+    for pdf_path in convert_to_pdf(docs, Path(folder)):
+        click.echo(f"{pdf_path} ({count_pages(pdf_path)}쪽)")
+
+
+@main.command(name="all")
+@click.option("--jobs", "-j", type=int, default=None, help="동시에 처리할 프로세스 수 (기본: CPU 수)")
+@click.option("--page-count/--no-page-count", default=False, help="쪽수도 셈 (느림)")
+def all_companies(jobs: int | None, page_count: bool) -> None:
+    """companies/의 모든 기업을 병렬로 처리하고 요약을 출력."""
+    from pipeline.batch import run_batch
+
+    sys.exit(run_batch(jobs=jobs, page_count=page_count))
+
+
+@main.command()
+@click.option("--slots", type=int, default=None, help="선정 기업 수 (기본: 평가표 설정값)")
+def select(slots: int | None) -> None:
+    """신청기업 평가·선정: 평가표(docx)와 CSV를 out/selection/에 씀."""
+    from pipeline.selection import run_selection
+
+    run_selection(slots=slots)
+
+
+def _register_revision_commands() -> None:
+    from pipeline.commands_revisions import register
+
+    register(main)
+
+
+_register_revision_commands()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Turn an enriched context into files: render the three .docx in memory, then store and publish.
+
+Rendering happens completely before anything is written; then the revision is stored
+atomically and out/<id>/ receives the latest copy (each file replaced atomically).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pipeline.build import context_json
+from pipeline.content import PROJECT_ROOT, get_content
+from pipeline.revisions import author_name, fingerprint, store_revision
+
+DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
+
+
+@dataclass
+class Published:
+    company_id: str
+    out_dir: Path
+    files: dict[str, Path]
+    revision: int
+    revision_dir: Path
+    page_counts: dict[str, int] = field(default_factory=dict)
+
+
+def out_root() -> Path:
+    return Path(os.environ.get("CARBON_OUT_DIR", PROJECT_ROOT / "out"))
+
+
+def render_all(context: dict) -> dict[str, bytes]:
+    from pipeline.render import template_path
+    from pipeline.render.docx import render_docx_bytes
+
+    files = {}
+    for key, name in DOCUMENT_FILES.items():
+        doc = context["documents"][key]
+        files[name] = render_docx_bytes(template_path(key), doc["fields"], doc["markdown"], doc["images"])
+    return files
+
+
+def publish(profile, context: dict, author: str | None = None, note: str | None = None,
+            resolves: list[str] | None = None, count_pages: bool = False) -> Published:
+    documents = render_all(context)
+    pages = page_counts_of(documents) if count_pages else {}
+    files = dict(documents)
+    files["context.json"] = context_json(context).encode("utf-8")
+    files["profile.yaml"] = profile.path.read_bytes()
+    content = get_content()
+    templates_dir = PROJECT_ROOT / "templates" / "docx"
+    meta = {
+        "company_id": profile.id,
+        "author": author_name(author),
+        "note": note or "",
+        "documents": sorted(documents),
+        "missing": [m["need"] for m in context.get("missing", [])],
+        "fingerprint": fingerprint(content.fingerprint_files() + sorted(templates_dir.glob("*.docx")), PROJECT_ROOT),
+        "program_id": context["strategy"]["program_id"],
+        "resolves_feedback": resolves or [],
+        "page_counts": pages,
+    }
+    number, folder = store_revision(profile.id, files, meta)
+    out_dir = out_root() / profile.id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, data in files.items():
+        if name == "profile.yaml":
+            continue
+        written[name] = _write_atomic(out_dir / name, data)
+    return Published(profile.id, out_dir, written, number, folder, pages)
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def page_counts_of(documents: dict[str, bytes]) -> dict[str, int]:
+    """Pages of each rendered document through LibreOffice, or {} when LibreOffice is absent."""
+    from pipeline.render.pdf import convert_to_pdf, count_pages, libreoffice_path
+
+    if not libreoffice_path():
+        return {}
+    with tempfile.TemporaryDirectory(prefix="carbon-pages-") as tmp:
+        paths = []
+        for name, data in documents.items():
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            paths.append(path)
+        pdfs = convert_to_pdf(paths, Path(tmp) / "pdf")
+        return {pdf.stem: count_pages(pdf) for pdf in pdfs}
+
+
+def dump_yaml(data) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
