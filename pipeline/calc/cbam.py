@@ -27,6 +27,8 @@ def classify(code: str, cbam: dict) -> dict:
             if hit:
                 continue
             shorter = [e for e in exceptions if e.startswith(digits)]
+            if rule.get("condition"):
+                shorter = shorter or ["(조건)"]  # a condition the code cannot show: ask, never guess
             sector = rule["sector"]
             emissions = rule.get("emissions") or sectors.get(sector, {}).get("emissions")
             result = {
@@ -38,6 +40,7 @@ def classify(code: str, cbam: dict) -> dict:
                 "emissions_scope": emissions,
                 "rule": rule["prefix"],
                 "reason": (
+                    f"Annex I '{rule['prefix']}' 조건 확인 필요: {rule['condition']}" if rule.get("condition") else
                     f"Annex I '{rule['prefix']}'에 해당하나 예외 {', '.join(shorter)} 여부를 판단하려면 더 긴 코드가 필요"
                     if shorter else f"Annex I '{rule['prefix']}' 해당"
                 ),

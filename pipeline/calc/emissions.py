@@ -76,7 +76,7 @@ def fuel_emissions(energy: dict, content: Content, factors: FactorChoice) -> dic
     co2 = tj * ef["co2"] / 1000.0
     ch4 = tj * ef["ch4"] / 1000.0
     n2o = tj * ef["n2o"] / 1000.0
-    gwp_ch4, gwp_n2o = factors.gwp_ch4_fossil, factors.gwp["n2o"]
+    gwp_ch4, gwp_n2o = factors.gwp_ch4, factors.gwp["n2o"]
     total = co2 + ch4 * gwp_ch4 + n2o * gwp_n2o
     trace = (
         f"{energy['trace']}; CO2 {tj:,.3f} TJ × {ef['co2']:,} kg/TJ = {co2:,.2f} t; "

@@ -32,14 +32,18 @@ class FactorChoice:
             "energy_conversion": self.energy_conversion,
             "gwp_set": self.gwp_id,
             "gwp_name": self.gwp.get("name", self.gwp_id),
-            "gwp_ch4": self.gwp_ch4_fossil,
+            "gwp_ch4": self.gwp_ch4,
             "gwp_n2o": self.gwp["n2o"],
         }
 
     @property
-    def gwp_ch4_fossil(self) -> float:
-        """GWP of fossil CH4 (combustion of fossil fuels) where the set distinguishes it."""
-        return self.gwp.get("ch4_fossil") or self.gwp["ch4"]
+    def gwp_ch4(self) -> float:
+        """GWP of CH4 for combustion sources.
+
+        The generic value, not the "fossil" one: the fossil GWP adds the CO2 from the methane's
+        later oxidation, which combustion CO2 factors (full carbon oxidation) already count.
+        """
+        return self.gwp["ch4"]
 
 
 def choose_factors(settings: dict, content: Content) -> FactorChoice:

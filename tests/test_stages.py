@@ -1,0 +1,143 @@
+"""Each stage on the sample companies, and the JSON contract other tools read."""
+import copy
+import json
+
+import pytest
+
+from pipeline.build import build_context, context_json
+from pipeline.content import get_content
+from pipeline.profile import list_company_ids, load_profile
+from pipeline.stages.diagnose import diagnose
+from pipeline.stages.match import match
+
+SAMPLES = ["jinju-bolt", "jinju-alu", "jinju-aero", "jinju-valve"]
+
+
+@pytest.fixture(scope="module")
+def contexts():
+    return {c: build_context(c, with_documents=False)[1] for c in list_company_ids()}
+
+
+def test_every_profile_builds(contexts):
+    assert set(SAMPLES) <= set(contexts)
+
+
+@pytest.mark.parametrize("company", SAMPLES)
+def test_json_contract(contexts, company):
+    data = json.loads(context_json(contexts[company]))
+    for key in ("company", "diagnosis", "matches", "strategy"):
+        assert key in data
+    e = data["diagnosis"]["emissions"]
+    for key in ("scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e", "total_tco2e"):
+        assert key in e
+    assert e["total_tco2e"] == pytest.approx(e["scope1_tco2e"] + e["scope2_location_tco2e"])
+    assert data["diagnosis"]["energy"]["total_toe"] > 0
+    cbam = data["diagnosis"]["cbam"]
+    assert isinstance(cbam["covered"], bool)
+    for product in cbam["products"]:
+        assert {"hs_code", "covered", "sector"} <= set(product)
+    for m in data["matches"]:
+        assert {"program_id", "name", "eligible", "score", "reasons", "missing"} <= set(m)
+        assert m["eligible"] in (True, False, None) and 0 <= m["score"] <= 100
+    s = data["strategy"]
+    assert s["program_id"] in {m["program_id"] for m in data["matches"]}
+    assert s["kpis"], "a plan needs KPIs"
+    for kpi in s["kpis"]:
+        assert {"name", "unit", "baseline", "target", "target_year"} <= set(kpi)
+    text = context_json(contexts[company])
+    assert "\\u" not in text  # Korean not escaped
+
+
+def test_cbam_samples(contexts):
+    assert contexts["jinju-bolt"]["diagnosis"]["cbam"]["covered"] is True
+    assert contexts["jinju-alu"]["diagnosis"]["cbam"]["covered"] is True
+    assert contexts["jinju-aero"]["diagnosis"]["cbam"]["covered"] is False
+    assert contexts["jinju-valve"]["diagnosis"]["cbam"]["covered"] is False
+    for company in ("jinju-bolt", "jinju-alu"):
+        covered = [p for p in contexts[company]["diagnosis"]["cbam"]["products"] if p["covered"]]
+        assert any(p.get("see_direct_tco2e_per_t") for p in covered), "embedded emissions"
+        assert any(p.get("cost_projection") for p in covered), "cost projection"
+        years = [r["year"] for r in next(p for p in covered if p.get("cost_projection"))["cost_projection"]]
+        assert years == list(range(2026, 2035))
+
+
+def test_embedded_emissions_allocation_adds_up(contexts):
+    d = contexts["jinju-bolt"]["diagnosis"]
+    products = d["cbam"]["products"]
+    if not all(p.get("see_direct_tco2e_per_t") is not None and p["output_t"] for p in products):
+        pytest.skip("every product must be covered and have tonnes for this balance")
+    direct = sum(p["see_direct_tco2e_per_t"] * p["output_t"] for p in products)
+    assert direct == pytest.approx(d["emissions"]["scope1_tco2e"], rel=1e-6)
+
+
+def test_missing_output_is_marked_not_guessed():
+    content = get_content()
+    profile = load_profile("jinju-bolt", content)
+    data = copy.deepcopy(profile.data)
+    for product in data["products"]:
+        product.pop("annual_output", None)
+    ctx = diagnose({"company": data, "missing": []}, content)
+    assert ctx["diagnosis"]["energy"]["output_t"] is None
+    assert ctx["diagnosis"]["emissions"]["intensity_tco2e_per_t_output"] is None
+    assert any("생산량" in m["need"] for m in ctx["missing"])
+
+
+def _with(profile_id, change):
+    content = get_content()
+    data = copy.deepcopy(load_profile(profile_id, content).data)
+    change(data)
+    ctx = diagnose({"company": data, "missing": []}, content)
+    return match(ctx, content)
+
+
+def test_k_ets_allocated_company_never_gets_sme_only_facility_programs():
+    ctx = _with("jinju-bolt", lambda d: d.setdefault("regulation_status", {}).update(k_ets="allocated"))
+    by_id = {m["program_id"]: m for m in ctx["matches"]}
+    for pid, program in get_content().programs.items():
+        if program["eligibility"].get("exclude_k_ets"):
+            assert by_id[pid]["eligible"] is False, pid
+    for pid, program in get_content().programs.items():
+        if program["eligibility"].get("only_k_ets"):
+            assert by_id[pid]["eligible"] is True, pid
+    assert any(r["id"] == "k-ets-facility" for r in ctx["routing"])
+
+
+def test_unknown_k_ets_status_makes_eligibility_unknown_not_true():
+    ctx = _with("jinju-bolt", lambda d: d.get("regulation_status", {}).pop("k_ets", None))
+    facility = [m for m in ctx["matches"] if get_content().programs[m["program_id"]]["eligibility"].get("exclude_k_ets")]
+    assert facility and all(m["eligible"] is not True for m in facility)
+    assert any(m["eligible"] is None for m in facility)
+    assert all(any("배출권" in need for need in m["missing"]) for m in facility)
+
+
+def test_size_and_region_rules():
+    mid = _with("jinju-bolt", lambda d: d["company"].update(size_class="중견"))
+    for m in mid["matches"]:
+        sizes = get_content().programs[m["program_id"]]["eligibility"].get("size_classes")
+        if sizes and "중견" not in sizes:
+            assert m["eligible"] is False and any("규모" in r for r in m["exclusions"])
+    seoul = _with("jinju-bolt", lambda d: d["company"].update(region="서울"))
+    for m in seoul["matches"]:
+        regions = get_content().programs[m["program_id"]]["eligibility"].get("regions")
+        if regions and "서울" not in regions:
+            assert m["eligible"] is False
+
+
+def test_ranking_is_deterministic(contexts):
+    again = build_context("jinju-alu", with_documents=False)[1]
+    assert [m["program_id"] for m in again["matches"]] == [m["program_id"] for m in contexts["jinju-alu"]["matches"]]
+    ranks = [({True: 0, None: 1, False: 2}[m["eligible"]], -m["score"]) for m in again["matches"]]
+    assert ranks == sorted(ranks)
+
+
+@pytest.mark.parametrize("company", SAMPLES)
+def test_at_least_five_recommended(contexts, company):
+    assert sum(m["recommended"] for m in contexts[company]["matches"]) >= 5
+
+
+def test_gwp_override_changes_only_non_co2(contexts):
+    ar5 = contexts["jinju-bolt"]["diagnosis"]["emissions"]["scope1_tco2e"]
+    sar = _with("jinju-bolt", lambda d: d.setdefault("settings", {}).update(gwp_set="SAR"))
+    assert sar["diagnosis"]["factors"]["gwp_set"] == "SAR"
+    assert sar["diagnosis"]["emissions"]["scope1_tco2e"] != ar5
+    assert sar["diagnosis"]["emissions"]["scope1_tco2e"] == pytest.approx(ar5, rel=0.01)
