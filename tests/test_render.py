@@ -19,6 +19,7 @@ FIELDS = {
     "subtitle": "2026년 탄소중립 진단 (가상 기업 예시)",
     "prepared_by": "진주 탄소중립 컨설팅 지원단",
     "date": "2026-03-02",
+    "toc": "1. 기업 개요\n    1.1 에너지 사용",
 }
 # As the Markdown stage writes it: &, <, > HTML-escaped.
 BODY = """# 1. 기업 개요
@@ -94,7 +95,7 @@ def test_template_files_are_clean(key):
     document = docx_part_xml(path, "word/document.xml")
     if key != "evaluation":
         assert 'TOC \\o "1-3" \\h \\z \\u' in document
-        assert "F9" in document
+        assert "{{ toc }}" in document
     assert "{{p body }}" in document
 
 

@@ -53,7 +53,9 @@ from pipeline.render import (  # noqa: E402
 FIXED_DATE = dt.datetime(2026, 1, 1, 0, 0, 0)
 THEME_FONT_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 FONT_ATTRS = ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs")
-TOC_PLACEHOLDER = "목차는 Word에서 F9(필드 업데이트)로 갱신됩니다"
+# The TOC field's cached result: the pipeline fills in the document's headings (LibreOffice shows
+# them as they are; Word refreshes the field with page numbers when the file opens).
+TOC_PLACEHOLDER = "{{ toc }}"
 
 # Colours of the document look (RGB hex).
 NAVY = "1F3864"

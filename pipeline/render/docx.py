@@ -78,7 +78,10 @@ def render_docx_bytes(
     empty = sorted(k for k, v in fields.items() if v is None)
     if empty:  # would print "None" in the document
         raise RenderError(f"{name}: 변수 {', '.join(repr(k) for k in empty)}의 값이 없습니다 (None)")
-    ctx: dict[str, Any] = dict(fields)
+    from docxtpl import Listing
+
+    # Multi-line text fields (the table of contents) keep their line breaks.
+    ctx: dict[str, Any] = {k: Listing(v) if isinstance(v, str) and "\n" in v else v for k, v in fields.items()}
     ctx.setdefault("doc_title", tpl.docx.core_properties.title or "")
     ctx["body"] = markdown_to_subdoc(tpl, body_markdown, images or {})
 

@@ -107,6 +107,7 @@ def draft(context: dict, content: Content, charts=None) -> dict:
                 "subtitle": _subtitle(key, context),
                 "prepared_by": "진주시 탄소중립지원센터 · 컨설팅 수행기관",
                 "date": f"{today.year}. {today.month}. {today.day}.",
+                "toc": _toc(body),
             },
             "markdown": _apply_overrides(body, overrides),
             "images": {k: v for k, v in images.items() if f"(image:{k})" in body},
@@ -121,6 +122,13 @@ def draft(context: dict, content: Content, charts=None) -> dict:
                 context["missing"].append({"field": f"문서: {key}", "need": html.unescape(item.replace("\\", "")), "used_for": doc["title"]})
                 listed.add(html.unescape(item.replace("\\", "")))
     return context
+
+
+def _toc(body: str) -> str:
+    """Heading lines for the TOC field's cached result (page numbers come when Word updates it)."""
+    lines = [("    " * (len(m.group(1)) - 1)) + html.unescape(m.group(2).replace("\\", ""))
+             for m in re.finditer(r"^(#{1,2}) (.+?)\s*$", body, re.M)]
+    return "\n".join(lines + ["(쪽 번호: Word에서 목차를 선택하고 F9로 갱신)"])
 
 
 def _subtitle(key: str, context: dict) -> str:
