@@ -107,6 +107,15 @@ def validate_document(document: YamlDocument, filename: str, content: Content) -
         problems.append(_schema_problem(error, problem))
     if not problems:
         problems.extend(_cross_checks(data, content, problem))
+        return problems
+    # Structure is broken somewhere: still run the cross-field checks where they can run, so one
+    # pass reports as much as possible, but never twice for a field already reported.
+    try:
+        extra = _cross_checks(data, content, problem)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        extra = []
+    reported = {p.field for p in problems}
+    problems.extend(p for p in extra if p.field not in reported)
     return problems
 
 
