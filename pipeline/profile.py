@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.content import PROJECT_ROOT, Content, read_yaml
 from pipeline.errors import ContentError, Problem, ProfileError, UnknownCompanyError
 from pipeline.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
-from pipeline.yamlsafe import YamlDocument, YamlSyntaxError, join_path, load_yaml
+from pipeline.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, join_path, load_yaml
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
@@ -82,7 +82,11 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
     """Read and validate one profile; raises ProfileError listing every problem."""
     company_id, path = resolve_profile_path(company, folder)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:  # never more than the limit: a huge file must not exhaust memory
+            raw = handle.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            size = path.stat().st_size
+            raise ProfileError([Problem(str(path), None, "", f"파일이 너무 큽니다 ({size:,} 바이트). 프로필은 {MAX_YAML_BYTES // 1024 // 1024} MB 이하여야 합니다")])
     except OSError as exc:
         raise ProfileError([Problem(str(path), None, "", f"파일을 읽을 수 없습니다: {exc.strerror}")]) from None
     try:
@@ -103,8 +107,9 @@ def validate_document(document: YamlDocument, filename: str, content: Content) -
     data = document.data
     if not isinstance(data, dict):
         return problems + [problem("", "프로필은 '키: 값' 형식의 YAML 문서여야 합니다 (docs/profile.md 참고)")]
+    reported: set = set()  # (field, missing key): jsonschema gives one 'required' error per missing key
     for error in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        problems.append(_schema_problem(error, problem))
+        problems.append(_schema_problem(error, problem, reported))
     if not problems:
         problems.extend(_cross_checks(data, content, problem))
         return problems
@@ -134,17 +139,18 @@ def _field_path(parts) -> str:
     return path
 
 
-def _schema_problem(error, problem) -> Problem:
+def _schema_problem(error, problem, reported: set) -> Problem:
     field = _field_path(error.absolute_path)
     kind, expected = error.validator, error.validator_value
     found = error.instance
     if kind == "required":
-        missing = [name for name in expected if isinstance(found, dict) and name not in found]
+        missing = [n for n in expected if isinstance(found, dict) and n not in found and (field, n) not in reported]
         name = missing[0] if missing else "?"
+        reported.add((field, name))
         return problem(field, f"필수 항목 '{join_path(field, name)}'이(가) 없습니다")
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(k for k in found if k not in allowed) if isinstance(found, dict) else []
+        extra = sorted(str(k) for k in found if k not in allowed) if isinstance(found, dict) else []
         names = ", ".join(extra)
         first = join_path(field, extra[0]) if extra else field
         hint = f" 쓸 수 있는 키: {', '.join(allowed)}" if allowed else ""
@@ -233,7 +239,7 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
             if source not in sources_known:
                 problems.append(problem(f"processes[{i}].energy_shares_pct.{source}", f"알 수 없는 에너지원 '{source}'. 쓸 수 있는 값: {', '.join(sorted(sources_known))}"))
             share_sums[source] = share_sums.get(source, 0.0) + share
-    for source, total in sorted(share_sums.items()):
+    for source, total in sorted(share_sums.items(), key=lambda item: str(item[0])):
         if total > 100 + SHARE_TOLERANCE_PCT:
             problems.append(problem("processes", f"에너지원 '{source}'의 공정별 비중 합이 100%를 넘습니다 ({total:g}%)"))
 

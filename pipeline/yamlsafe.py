@@ -7,6 +7,7 @@ stay text so that the schema sees what the user typed.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import yaml
@@ -15,7 +16,7 @@ MAX_YAML_BYTES = 2 * 1024 * 1024
 
 
 class _PlainLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases and leaves timestamps as strings."""
+    """SafeLoader that refuses aliases, leaves timestamps as strings and reads every key as text."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -24,6 +25,14 @@ class _PlainLoader(yaml.SafeLoader):
                 None, None, "별칭(*alias)은 쓸 수 없습니다: 값을 직접 적어 주세요", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        # Keys are names: keep them as typed (`yes:` stays 'yes', `2024:` stays '2024'), so that
+        # messages and line numbers name the key the user wrote. Also makes `<<` a plain (unknown) key.
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key_node.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep)
 
 
 _PlainLoader.yaml_implicit_resolvers = {
@@ -63,22 +72,71 @@ def join_path(parent: str, key) -> str:
     return f"{parent}.{key}" if parent else str(key)
 
 
-def _walk(node, path: str, doc: YamlDocument) -> None:
+def _walk(node, path: str, doc: YamlDocument, loader=None) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.MarkedYAMLError(
+                    None, None, "키는 이름(글자)이어야 합니다: 목록이나 묶음을 키로 쓸 수 없습니다", key_node.start_mark
+                )
             key = key_node.value
             child = join_path(path, key)
             if key in seen:
                 doc.duplicates.append((child, key_node.start_mark.line + 1))
             seen.add(key)
             doc.lines.setdefault(child, key_node.start_mark.line + 1)
-            _walk(value_node, child, doc)
+            _walk(value_node, child, doc, loader)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = join_path(path, index)
             doc.lines.setdefault(child, item.start_mark.line + 1)
-            _walk(item, child, doc)
+            _walk(item, child, doc, loader)
+    elif isinstance(node, yaml.ScalarNode) and loader is not None:
+        _check_scalar(node, loader)
+
+
+def _check_scalar(node, loader) -> None:
+    """Build one scalar early so that a bad value is reported with its line, not as a crash."""
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > 100:
+        raise yaml.MarkedYAMLError(None, None, "숫자가 너무 깁니다 (100자리 이하로 적어 주세요)", node.start_mark)
+    try:
+        value = loader.construct_object(node)
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "…"
+        raise yaml.MarkedYAMLError(
+            None, None, f"값 '{shown}'을(를) {node.tag.rsplit(':', 1)[-1]}(으)로 읽을 수 없습니다", node.start_mark
+        ) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise yaml.MarkedYAMLError(
+            None, None, "숫자가 아닌 값(.nan, .inf)은 쓸 수 없습니다: 실제 숫자를 적거나 항목을 빼 주세요", node.start_mark
+        )
+
+
+# PyYAML's English problems → what the user should do, in Korean (first match wins).
+_PROBLEMS = (
+    ("could not determine a constructor for the tag", "태그(!!python/…, !… 등)는 쓸 수 없습니다: 값만 적어 주세요"),
+    ("found character '\\t'", "탭 문자는 들여쓰기에 쓸 수 없습니다. 공백으로 바꿔 주세요"),
+    ("but found another document", "문서는 하나여야 합니다: '---' 뒤의 두 번째 문서를 지워 주세요"),
+    ("mapping values are not allowed here", "여기에는 '키: 값'을 쓸 수 없습니다. 들여쓰기를 확인하고, 값 안에 ': '가 있으면 따옴표로 감싸 주세요"),
+    ("could not find expected ':'", "'키: 값'의 ':'가 없습니다. 들여쓰기와 따옴표를 확인해 주세요"),
+    ("expected <block end>", "들여쓰기가 맞지 않습니다. 같은 수준의 항목은 같은 칸에서 시작해야 합니다"),
+    ("did not find expected key", "들여쓰기가 맞지 않습니다. 같은 수준의 항목은 같은 칸에서 시작해야 합니다"),
+    ("did not find expected '-' indicator", "목록 항목의 들여쓰기가 맞지 않습니다 ('- '로 시작하는 줄 확인)"),
+    ("expected ',' or ']'", "대괄호 [ ]가 닫히지 않았거나 쉼표가 빠졌습니다"),
+    ("expected ',' or '}'", "중괄호 { }가 닫히지 않았거나 쉼표가 빠졌습니다"),
+    ("found unexpected end of stream", "따옴표가 닫히지 않았습니다"),
+    ("found unhashable key", "키는 이름(글자)이어야 합니다: 목록이나 묶음을 키로 쓸 수 없습니다"),
+)
+
+
+def _korean_problem(problem: str) -> str:
+    for english, korean in _PROBLEMS:
+        if english in problem:
+            return korean
+    if "\t" in problem or "\\t" in problem or "tab" in problem.lower():
+        return "탭 문자는 들여쓰기에 쓸 수 없습니다. 공백으로 바꿔 주세요"
+    return problem
 
 
 def load_yaml(raw: bytes) -> YamlDocument:
@@ -94,25 +152,30 @@ def load_yaml(raw: bytes) -> YamlDocument:
         raise YamlSyntaxError("UTF-8이 아닌 바이트가 있습니다. 파일을 UTF-8로 저장해 주세요", line) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _PlainLoader(text)
+    loader = None
     try:
+        loader = _PlainLoader(text)
         node = loader.get_single_node()
         doc = YamlDocument(data=None)
         if node is not None:
-            _walk(node, "", doc)
+            _walk(node, "", doc, loader)
             doc.lines[""] = node.start_mark.line + 1
             doc.data = loader.construct_document(node)
         return doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or "YAML 문법 오류"
-        if "\t" in problem or "\\t" in problem or "tab" in problem.lower():
-            problem = "탭 문자는 들여쓰기에 쓸 수 없습니다. 공백으로 바꿔 주세요"
+        problem = _korean_problem(exc.problem or "YAML 문법 오류")
         raise YamlSyntaxError(f"YAML 문법 오류: {problem}", line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise YamlSyntaxError(
+            f"쓸 수 없는 제어 문자(#x{exc.character:04x})가 있습니다. 일반 텍스트(UTF-8)로 저장해 주세요", line
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"YAML을 읽을 수 없습니다: {exc}", None) from None
     except RecursionError:
         raise YamlSyntaxError("YAML 구조가 너무 깊게 중첩되어 있습니다", None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
