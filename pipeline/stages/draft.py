@@ -174,7 +174,15 @@ def _charts(context: dict) -> dict[str, bytes]:
         "monthly": charts.monthly_chart([v / 1000 for v in d["energy"]["monthly"]["kwh"]], "월별 전력 사용량", "MWh"),
         "sources": charts.stacked_or_pie_chart([s["name_ko"] for s in d["energy"]["by_source"]],
                                                [s["toe"] for s in d["energy"]["by_source"]], "에너지원별 사용량", "toe"),
+        "processes": charts.bar_chart([p["name"] for p in d["energy"]["by_process"]],
+                                      [p["toe"] for p in d["energy"]["by_process"]], "공정별 에너지 사용량", "toe"),
     }
+    # Improvement measures: low end of the saving range (the conservative figure), top 6 by rank.
+    ranked = [m for m in d["measures"] if m.get("saving_tco2e")][:6]
+    if ranked:
+        out["measures"] = charts.bar_chart([m["name"].split(" (")[0] for m in ranked],
+                                           [m["saving_tco2e"]["low"] for m in ranked],
+                                           "개선 조치별 감축 잠재량 (하한)", "tCO2e/년")
     return out
 
 
