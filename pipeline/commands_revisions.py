@@ -1,27 +1,421 @@
-"""CLI commands of the feedback loop: history (more are registered here as they land)."""
+"""CLI commands of the feedback loop: feedback, feedback-list, feedback-resolve, diff, history, status, final.
+
+See docs/revisions.md for the whole loop. Every user-facing error is a PipelineError (exit 2).
+"""
 from __future__ import annotations
+
+import html
+import os
+import tempfile
+from pathlib import Path
 
 import click
 
+from pipeline.errors import FeedbackError, PipelineError, RevisionError
+
 
 def register(main: click.Group) -> None:
-    main.add_command(history)
+    for command in (feedback, feedback_list, feedback_resolve, diff, history, status, final):
+        main.add_command(command)
 
+
+def _company(company: str) -> str:
+    """A company id: from companies/ if the profile exists, else a safe id that has revisions."""
+    from pipeline.errors import UnknownCompanyError
+    from pipeline.profile import COMPANY_ID, resolve_profile_path
+    from pipeline.revisions import company_dir
+
+    try:
+        company_id, _ = resolve_profile_path(company)
+        return company_id
+    except UnknownCompanyError:
+        if COMPANY_ID.match(company) and company_dir(company).is_dir():
+            return company  # profile removed or renamed; its revisions are still readable
+        raise
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ---------------------------------------------------------------- feedback
+
+@click.command()
+@click.argument("company")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--revision", "-r", type=int, default=None, help="피드백을 붙일 리비전 번호 (기본: 최신)")
+@click.option("--by", default=None, help="가져온 사람 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
+def feedback(company: str, file: Path, revision: int | None, by: str | None) -> None:
+    """기업이 돌려보낸 .docx의 메모(주석)와 변경 내용(추적)을 피드백 항목으로 저장."""
+    from pipeline.feedback_read import read_returned_draft
+    from pipeline.feedback_store import store_feedback
+    from pipeline.revisions import revision_numbers, revision_path
+    from pipeline.stages.draft import DOCUMENTS
+
+    company_id = _company(company)
+    if revision is not None:
+        revision_path(company_id, revision)  # unknown revision → clear error before reading the file
+    elif not revision_numbers(company_id):
+        raise RevisionError(f"{company_id}: 리비전이 없습니다. 먼저 `python -m pipeline plan {company_id}`")
+    draft = read_returned_draft(file, DOCUMENTS)
+    number, items = store_feedback(company_id, revision, draft, by=by)
+    comments = [i for i in items if i["kind"] == "comment"]
+    inserted = [i for i in items if i["kind"] == "insertion"]
+    deleted = [i for i in items if i["kind"] == "deletion"]
+    which = f" ({DOCUMENTS[draft.document]})" if draft.document else ""
+    click.echo(f"{company_id} r{number:03d}: {file.name}{which}에서 메모 {len(comments)}건, "
+               f"삽입 {len(inserted)}건, 삭제 {len(deleted)}건을 가져왔습니다 (모두 open)")
+    for item in items:
+        click.echo("  " + _item_line(item))
+    if not items:
+        click.echo("  (메모나 변경 추적이 없는 문서입니다. 기록만 남겼습니다)")
+
+
+def _item_line(item: dict) -> str:
+    where = f" [{_short(item.get('heading'), 24)}]" if item.get("heading") else ""
+    if item["kind"] == "comment":
+        body = f"메모 {item.get('author')}: “{_short(item.get('text'))}” ← “{_short(item.get('anchor'), 40)}”"
+    elif item["kind"] == "insertion":
+        body = f"삽입 {item.get('author')}: +“{_short(item.get('text'))}”"
+    else:
+        body = f"삭제 {item.get('author')}: −“{_short(item.get('text'))}”"
+    status = f" ({item['status']})" if "status" in item else ""
+    return f"{item['id']}{status}{where} {body}"
+
+
+@click.command(name="feedback-list")
+@click.argument("company")
+@click.option("--all", "show_all", is_flag=True, help="해결·미반영 항목도 표시 (기본: open만)")
+def feedback_list(company: str, show_all: bool) -> None:
+    """피드백 항목과 상태."""
+    from pipeline.feedback_store import items
+
+    company_id = _company(company)
+    listed = [i for i in items(company_id) if show_all or i["status"] == "open"]
+    if not listed:
+        click.echo(f"{company_id}: {'피드백 없음' if show_all else 'open 피드백 없음'}")
+        return
+    for item in listed:
+        click.echo(_item_line(item))
+        last = item["history"][-1]
+        if len(item["history"]) > 1:
+            click.echo(f"      {last['status']} — {last['by']}, {last['at']}{(': ' + last['note']) if last.get('note') else ''}")
+
+
+@click.command(name="feedback-resolve")
+@click.argument("company")
+@click.argument("item_ids", nargs=-1, required=True)
+@click.option("--status", type=click.Choice(["resolved", "wont-fix", "open"]), required=True,
+              help="resolved(반영) · wont-fix(반영하지 않음) · open(다시 열기)")
+@click.option("--by", default=None, help="처리한 사람 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
+@click.option("--note", default=None, help="처리 메모 (예: overrides로 KPI 목표 조정)")
+def feedback_resolve(company: str, item_ids: tuple[str, ...], status: str, by: str | None, note: str | None) -> None:
+    """피드백 항목의 상태를 바꿈. resolved 항목은 다음 plan 리비전의 resolves_feedback에 기록됨."""
+    from pipeline.feedback_store import set_status
+
+    company_id = _company(company)
+    events = set_status(company_id, list(item_ids), status, by=by, note=note)
+    for event in events:
+        click.echo(f"{event['item']}: {event['status']} ({event['by']}, {event['at']})")
+    if status == "resolved":
+        click.echo("다음 `plan` 리비전이 이 항목들을 resolves_feedback으로 기록합니다")
+
+
+# ---------------------------------------------------------------- diff
+
+@click.command()
+@click.argument("company")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="빨간줄 문서 경로 (기본: out/<id>/diff-rAAA-rBBB.docx)")
+@click.option("--document", type=click.Choice(["plan", "diagnosis", "matching"]), default="plan", show_default=True)
+@click.option("--engine", type=click.Choice(["auto", "redlines", "docx"]), default="auto", show_default=True,
+              help="auto: python-redlines, 안 되면 python-docx 간이 비교")
+@click.option("--author", default=None, help="변경 추적 작성자 이름 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
+def diff(company: str, a: int, b: int, out_file: Path | None, document: str, engine: str, author: str | None) -> None:
+    """두 리비전의 문서를 비교: 변경 추적(빨간줄) .docx와 바뀐 섹션·수치 요약."""
+    from pipeline.publish import DOCUMENT_FILES, out_root
+    from pipeline.redline import load_context, make_redline, summarize
+    from pipeline.revisions import author_name, revision_path
+
+    company_id = _company(company)
+    if a == b:
+        raise RevisionError("서로 다른 두 리비전을 주세요")
+    folder_a, folder_b = revision_path(company_id, a), revision_path(company_id, b)
+    name = DOCUMENT_FILES[document]
+    doc_a, doc_b = (folder_a / name).read_bytes(), (folder_b / name).read_bytes()
+    redline = make_redline(doc_a, doc_b, f"r{a:03d}→r{b:03d} ({author_name(author)})", engine=engine)
+    target = out_file or out_root() / company_id / (f"diff-r{a:03d}-r{b:03d}.docx" if document == "plan"
+                                                   else f"diff-{document}-r{a:03d}-r{b:03d}.docx")
+    _write_atomic(target, redline.data)
+    click.echo(f"{company_id}: r{a:03d} → r{b:03d} {name} 변경 추적 문서 → {target}")
+    click.echo(f"  비교 엔진: {redline.engine}")
+    if redline.fallback_reason:
+        click.echo(f"  주의: {redline.fallback_reason}")
+    summary = summarize(doc_a, doc_b, load_context(folder_a / "context.json"), load_context(folder_b / "context.json"))
+    if summary.sections:
+        click.echo("바뀐 섹션:")
+        labels = {"added": "새 섹션", "removed": "삭제된 섹션", "changed": "변경"}
+        for section in summary.sections:
+            click.echo(f"  - {section['heading']}: {labels[section['status']]} "
+                       f"(문단 추가 {section['added']}, 삭제 {section['removed']}, 수정 {section['changed']})")
+    else:
+        click.echo("바뀐 섹션: 없음")
+    if summary.numbers:
+        click.echo("바뀐 수치 (context.json):")
+        for change in summary.numbers:
+            old, new = _fmt(change["old"]), _fmt(change["new"])
+            if old == new:  # a change below the printed precision
+                old, new = repr(change["old"]), repr(change["new"])
+            click.echo(f"  - {change['path']}: {old} → {new}")
+    else:
+        click.echo("바뀐 수치: 없음")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "(없음)"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.1f}"
+    return str(value)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- history, final
 
 @click.command()
 @click.argument("company")
 def history(company: str) -> None:
-    """리비전 목록: 시각, 작성자, 메모, 쪽수."""
-    from pipeline.profile import resolve_profile_path
+    """리비전 목록: 시각, 작성자, 메모, 쪽수, open 피드백, 최종본 표시."""
+    from pipeline.feedback_store import final_revision, open_counts
     from pipeline.revisions import read_meta, revision_numbers
 
-    company_id, _ = resolve_profile_path(company)
+    company_id = _company(company)
     numbers = revision_numbers(company_id)
     if not numbers:
-        click.echo(f"{company_id}: 리비전 없음 (make plan COMPANY={company_id})")
+        click.echo(f"{company_id}: 리비전 없음 (python -m pipeline plan {company_id})")
         return
+    final = final_revision(company_id)
+    final_no = final["revision"] if final else None
+    counts = open_counts(company_id)
     for number in numbers:
-        meta = read_meta(company_id, number)
+        try:
+            meta = read_meta(company_id, number)
+        except (OSError, ValueError):
+            click.echo(f"r{number:03d}  (revision.json을 읽을 수 없음)")
+            continue
         pages = meta.get("page_counts") or {}
         pages_text = ", ".join(f"{k} {v}쪽" for k, v in pages.items()) or "쪽수 미측정"
-        click.echo(f"r{number:03d}  {meta.get('stored_at')}  {meta.get('author')}  {pages_text}  {meta.get('note') or ''}")
+        mark = "★최종" if number == final_no else "     "
+        resolves = meta.get("resolves_feedback") or []
+        extra = f"  해결 {len(resolves)}건" if resolves else ""
+        click.echo(f"r{number:03d} {mark}  {meta.get('stored_at')}  {meta.get('author')}  {pages_text}  "
+                   f"open 피드백 {counts.get(number, 0)}{extra}  {meta.get('note') or ''}".rstrip())
+    if final:
+        click.echo(f"최종본: r{final_no:03d} ({final.get('marked_at')}, {final.get('marked_by')})")
+
+
+@click.command()
+@click.argument("company")
+@click.argument("number", type=int)
+@click.option("--force", is_flag=True, help="이미 최종본이 있어도 바꿈")
+@click.option("--by", default=None, help="지정한 사람 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
+@click.option("--note", default=None, help="메모 (예: 2026-03-15 제출)")
+def final(company: str, number: int, force: bool, by: str | None, note: str | None) -> None:
+    """리비전 N을 최종본(제출본)으로 지정. 이후 plan은 --force가 있어야 실행됨."""
+    from pipeline.feedback_store import mark_final
+
+    company_id = _company(company)
+    record = mark_final(company_id, number, force=force, by=by, note=note)
+    click.echo(f"{company_id}: r{number:03d}을(를) 최종본으로 지정했습니다 ({record['marked_at']}, {record['marked_by']}). "
+               "이후 plan에는 --force가 필요합니다")
+
+
+# ---------------------------------------------------------------- status
+
+def company_status(company_id: str) -> dict:
+    """Stage and counts of one company, read from the revision store and out/ (never computed)."""
+    import json
+
+    from pipeline.feedback_store import final_revision, items
+    from pipeline.publish import out_root
+    from pipeline.revisions import read_meta, revision_numbers
+
+    row = {"id": company_id, "name": None, "stage": "profile", "revision": None, "stored_at": None,
+           "author": None, "open": 0, "final": None, "revisions": 0}
+    row["name"] = _company_name(company_id)
+    numbers = revision_numbers(company_id)
+    row["revisions"] = len(numbers)
+    if numbers:
+        latest = numbers[-1]
+        row["revision"] = latest
+        try:
+            meta = read_meta(company_id, latest)
+            row["stored_at"], row["author"] = meta.get("stored_at"), meta.get("author")
+        except (OSError, ValueError):
+            pass
+        row["stage"] = f"draft r{latest:03d}"
+        try:
+            row["open"] = sum(1 for i in items(company_id) if i["status"] == "open")
+        except (OSError, ValueError, KeyError):
+            row["open"] = 0
+        if row["open"]:
+            row["stage"] = f"feedback (open {row['open']})"
+        final = final_revision(company_id)
+        if final:
+            row["final"] = final["revision"]
+            row["stage"] = f"final r{final['revision']:03d}"
+        return row
+    context = out_root() / company_id / "context.json"
+    if context.is_file():
+        try:
+            data = json.loads(context.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if data.get("matches") is not None:
+            row["stage"] = "matched"
+        elif data.get("diagnosis") is not None:
+            row["stage"] = "diagnosed"
+    return row
+
+
+def _company_name(company_id: str) -> str | None:
+    from pipeline.profile import companies_dir
+    from pipeline.yamlsafe import MAX_YAML_BYTES
+
+    path = companies_dir() / f"{company_id}.yaml"
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_YAML_BYTES:
+            return None
+        import yaml
+
+        from pipeline.yamlsafe import _PlainLoader
+
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)  # noqa: S506 (safe loader, no aliases)
+        name = ((data or {}).get("company") or {}).get("name")
+        return str(name) if name else None
+    except Exception:  # a broken profile must not break the status table
+        return None
+
+
+def all_status() -> list[dict]:
+    from pipeline.profile import list_company_ids
+    from pipeline.revisions import store_root
+
+    ids = list(list_company_ids())
+    root = store_root()
+    if root.is_dir():
+        from pipeline.profile import COMPANY_ID
+
+        for folder in sorted(root.iterdir()):
+            if folder.is_dir() and COMPANY_ID.match(folder.name) and folder.name not in ids:
+                ids.append(folder.name)
+    return [company_status(company_id) for company_id in sorted(ids)]
+
+
+STATUS_COLUMNS = [("id", "기업 id"), ("name", "회사명"), ("stage", "단계"), ("revisions", "리비전 수"),
+                  ("stored_at", "최신 리비전 시각"), ("author", "작성자"), ("open", "open 피드백"), ("final", "최종본")]
+
+
+def _cell(key: str, row: dict) -> str:
+    value = row.get(key)
+    if value is None:
+        return "-"
+    if key == "final":
+        return f"r{value:03d}"
+    if key == "stored_at":
+        return str(value)[:16].replace("T", " ")
+    return str(value)
+
+
+@click.command()
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="정적 HTML 현황 페이지를 이 경로에 씀")
+def status(html_file: Path | None) -> None:
+    """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN."""
+    rows = all_status()
+    if not rows:
+        click.echo("기업이 없습니다 (companies/*.yaml)")
+        return
+    table = [[header for _key, header in STATUS_COLUMNS]] + [[_cell(key, row) for key, _h in STATUS_COLUMNS] for row in rows]
+    widths = [max(_width(line[i]) for line in table) for i in range(len(STATUS_COLUMNS))]
+    for index, line in enumerate(table):
+        click.echo("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(line)).rstrip())
+        if index == 0:
+            click.echo("  ".join("-" * w for w in widths))
+    if html_file:
+        _write_atomic(html_file, status_html(rows).encode("utf-8"))
+        click.echo(f"HTML 현황 → {html_file}")
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def status_html(rows: list[dict]) -> str:
+    import datetime
+
+    e = html.escape
+    stamp = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
+    head = "".join(f"<th>{e(h)}</th>" for _k, h in STATUS_COLUMNS)
+    body = []
+    for row in rows:
+        stage_class = row["stage"].split(" ")[0]
+        cells = []
+        for key, _h in STATUS_COLUMNS:
+            text = e(_cell(key, row))
+            if key == "stage":
+                cells.append(f'<td><span class="stage {e(stage_class)}">{text}</span></td>')
+            elif key == "open" and row.get("open"):
+                cells.append(f'<td class="num open">{text}</td>')
+            else:
+                cells.append(f'<td{" class=num" if key in ("open", "revisions") else ""}>{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["stage"].split(" ")[0]] = counts.get(row["stage"].split(" ")[0], 0) + 1
+    legend = " · ".join(f"{e(k)} {v}" for k, v in counts.items())
+    return f"""<!DOCTYPE html>
+<html lang="ko"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>탄소중립 컨설팅 문서 현황</title>
+<style>
+body {{ font-family: "Malgun Gothic", "Apple SD Gothic Neo", "Noto Sans KR", sans-serif; margin: 2rem; color: #222; }}
+h1 {{ font-size: 1.4rem; }} p.meta {{ color: #666; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f2f4f7; }} td.num {{ text-align: right; }} td.open {{ color: #b42318; font-weight: bold; }}
+.stage {{ padding: .1rem .5rem; border-radius: .8rem; background: #eef; white-space: nowrap; }}
+.stage.profile {{ background: #eee; }} .stage.diagnosed, .stage.matched {{ background: #e0f2fe; }}
+.stage.draft {{ background: #fef3c7; }} .stage.feedback {{ background: #fee4e2; }} .stage.final {{ background: #d1fadf; }}
+</style></head>
+<body>
+<h1>탄소중립 컨설팅 문서 현황</h1>
+<p class="meta">생성: {e(stamp)} · 기업 {len(rows)}곳 · {legend}</p>
+<p class="meta">단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN</p>
+<table>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody>
+</table>
+</body></html>
+"""
+
+
+__all__ = ["register", "company_status", "all_status", "status_html", "FeedbackError", "PipelineError"]
