@@ -1,0 +1,250 @@
+"""Speed and memory benchmark (`make bench`): medians over several runs, side by side, with targets.
+
+    python tools/bench.py [--runs 5] [--batch-runs 3] [--batch-size 20] [--no-batch] [--json PATH]
+
+What is measured (all output goes to a temporary folder; companies/, out/, revisions/ are untouched):
+
+(a) plan     `python -m pipeline plan ID --no-page-count` for each sample company: three documents,
+             charts, revision stored, no PDF. Wall time of the whole process (interpreter start and
+             imports included), as a user sees it.
+(b) floor    the bare docxtpl render + save of the same three templates from the same final context
+             (charts already rendered): the context is built once in this process, then only
+             `pipeline.publish.render_all` + writing the three files is timed (warm, in-process).
+(b') floor+  the same render + save in a fresh process (interpreter start and docxtpl/python-docx
+             imports included, context unpickled): the floor a command line run can reach.
+(c) start-up `python -m pipeline --help` against a bare `python -c pass`.
+    memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
+    batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
+             (bench-01 … bench-N), wall time and the speed-up.
+
+Harness: process timings use hyperfine (`-N`, one warm-up run, median of --runs) when it is on PATH;
+otherwise a perf_counter loop around subprocess.run with the same warm-up and median. The
+in-process floor (b) is always a perf_counter loop (one warm-up call, then the median of --runs).
+Targets are reported with PASS/MISS, never asserted (timings belong to the machine, not to tests).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ("jinju-bolt", "jinju-alu", "jinju-aero", "jinju-valve")
+TARGETS = {"ratio_ab": 1.5, "help_s": 0.3, "plan_s": 1.5, "peak_mb": 250.0, "speedup": 1.7}
+PY = sys.executable
+
+
+# ----------------------------------------------------------------------------- harness
+def _env(work: Path, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(CARBON_OUT_DIR=str(work / "out"), CARBON_REVISIONS_DIR=str(work / "revisions"),
+               CARBON_AUTHOR="bench", **extra)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def time_command(cmd: list[str], env: dict, runs: int, work: Path) -> dict:
+    """Median wall seconds of a command: hyperfine if installed, else a perf_counter loop."""
+    hyperfine = shutil.which("hyperfine")
+    if hyperfine:
+        export = work / f"hf-{time.monotonic_ns()}.json"
+        proc = subprocess.run([hyperfine, "-N", "--warmup", "1", "--runs", str(runs), "--style", "none",
+                               "--export-json", str(export), shlex.join(cmd)],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        if proc.returncode == 0:
+            result = json.loads(export.read_text())["results"][0]
+            return {"median": result["median"], "min": result["min"], "max": result["max"], "runs": runs,
+                    "harness": "hyperfine"}
+        print(f"  (hyperfine failed, falling back to perf_counter: {proc.stderr.strip()[:200]})", file=sys.stderr)
+    times = []
+    for i in range(runs + 1):  # the first run is the warm-up (file cache)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{shlex.join(cmd)} failed:\n{proc.stderr.decode(errors='replace')}")
+        if i:
+            times.append(elapsed)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": runs,
+            "harness": "perf_counter"}
+
+
+def peak_memory_mb(cmd: list[str], env: dict) -> tuple[float, str]:
+    """Peak RSS (MB) of one run of `cmd`."""
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.is_file():
+        proc = subprocess.run([str(gnu_time), "-v", *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
+        for line in proc.stderr.splitlines():
+            if "Maximum resident set size" in line:
+                return int(line.rsplit(":", 1)[1]) / 1024, "/usr/bin/time -v"
+    # A fresh helper process, so that the children's maximum is this command's alone.
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([PY, "-c", code, *cmd], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    return int(out.strip()) / 1024, "getrusage(RUSAGE_CHILDREN)"
+
+
+def median_in_process(fn, runs: int) -> dict:
+    fn()  # warm-up: imports, template files in the page cache
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": runs,
+            "harness": "perf_counter (in-process)"}
+
+
+# ----------------------------------------------------------------------------- floor
+def write_documents(files: dict[str, bytes], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+
+def floor_child(pickled: str, outdir: str) -> None:
+    """(b') in a fresh process: unpickle the final context, render the three templates, save."""
+    sys.path.insert(0, str(ROOT))
+    from pipeline.publish import render_all
+
+    with open(pickled, "rb") as handle:
+        context = pickle.load(handle)
+    write_documents(render_all(context), Path(outdir))
+
+
+def floor(company: str, work: Path, runs: int) -> tuple[dict, dict]:
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(_env(work))
+    from pipeline.build import build_context
+    from pipeline.publish import render_all
+
+    _profile, context = build_context(company)  # charts rendered once, here
+    target = work / "floor" / company
+    in_process = median_in_process(lambda: write_documents(render_all(context), target), runs)
+    pickled = work / f"{company}.context.pickle"
+    pickled.write_bytes(pickle.dumps({"documents": context["documents"]}))
+    child = time_command([PY, str(Path(__file__).resolve()), "--floor-child", str(pickled), str(target)],
+                         _env(work), runs, work)
+    return in_process, child
+
+
+# ----------------------------------------------------------------------------- batch
+def batch(work: Path, size: int, runs: int) -> dict:
+    companies = work / "batch-companies"
+    companies.mkdir(parents=True, exist_ok=True)
+    for i in range(size):
+        shutil.copy(ROOT / "companies" / f"{SAMPLES[i % len(SAMPLES)]}.yaml", companies / f"bench-{i + 1:02d}.yaml")
+    result = {}
+    for jobs in (1, 2):
+        times = []
+        for run in range(runs):
+            run_dir = work / f"batch-j{jobs}-{run}"
+            env = _env(run_dir, CARBON_COMPANIES_DIR=str(companies))
+            start = time.perf_counter()
+            proc = subprocess.run([PY, "-m", "pipeline", "all", "--jobs", str(jobs)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise SystemExit(f"`all --jobs {jobs}` failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+            shutil.rmtree(run_dir, ignore_errors=True)
+        result[jobs] = statistics.median(times)
+    result["speedup"] = result[1] / result[2]
+    return result
+
+
+# ----------------------------------------------------------------------------- report
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (after one warm-up)")
+    parser.add_argument("--batch-runs", type=int, default=3, help="runs of each batch measurement")
+    parser.add_argument("--batch-size", type=int, default=20, help="companies in the batch throughput check")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch throughput check")
+    parser.add_argument("--companies", nargs="+", default=list(SAMPLES), help="sample companies for (a)/(b)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    parser.add_argument("--floor-child", nargs=2, metavar=("PICKLE", "OUTDIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_child:
+        floor_child(*args.floor_child)
+        return 0
+
+    harness = "hyperfine -N" if shutil.which("hyperfine") else "perf_counter loop"
+    print(f"benchmark: {args.runs} runs (+1 warm-up) per figure, medians; harness: {harness}; "
+          f"CPUs: {os.cpu_count()}; Python {sys.version.split()[0]}")
+    results: dict = {"companies": {}, "harness": harness, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="carbon-bench-") as tmp:
+        work = Path(tmp)
+        env = _env(work)
+
+        start_pass = time_command([PY, "-c", "pass"], env, args.runs, work)
+        start_help = time_command([PY, "-m", "pipeline", "--help"], env, args.runs, work)
+        results["python_pass_s"], results["help_s"] = start_pass["median"], start_help["median"]
+
+        print()
+        print(f"{'company':<13} {'(a) plan':>9} {'(b) floor':>10} {'a/b':>6} {'(b′) floor+':>12} {'a/b′':>6} {'peak MB':>8}")
+        for company in args.companies:
+            cmd = [PY, "-m", "pipeline", "plan", company, "--no-page-count"]
+            a = time_command(cmd, env, args.runs, work)
+            peak, peak_how = peak_memory_mb(cmd, env)
+            b, b_proc = floor(company, work, args.runs)
+            row = {"plan_s": a["median"], "floor_s": b["median"], "floor_process_s": b_proc["median"],
+                   "ratio_ab": a["median"] / b["median"], "ratio_ab_process": a["median"] / b_proc["median"],
+                   "peak_mb": peak}
+            results["companies"][company] = row
+            print(f"{company:<13} {row['plan_s']:>8.3f}s {row['floor_s']:>9.3f}s {row['ratio_ab']:>6.2f} "
+                  f"{row['floor_process_s']:>11.3f}s {row['ratio_ab_process']:>6.2f} {peak:>8.0f}")
+        results["peak_how"] = peak_how
+
+        rows = results["companies"].values()
+        worst_plan = max(r["plan_s"] for r in rows)
+        worst_ratio = max(r["ratio_ab"] for r in rows)
+        worst_ratio_proc = max(r["ratio_ab_process"] for r in rows)
+        worst_peak = max(r["peak_mb"] for r in rows)
+        print()
+        print(f"(c) start-up: python -m pipeline --help {start_help['median']:.3f}s, "
+              f"python -c pass {start_pass['median']:.3f}s, ratio {start_help['median'] / start_pass['median']:.1f}×, "
+              f"overhead {start_help['median'] - start_pass['median']:.3f}s")
+
+        if not args.no_batch:
+            print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "
+                  f"median of {args.batch_runs} …", flush=True)
+            results["batch"] = batch(work, args.batch_size, args.batch_runs)
+            b1, b2 = results["batch"][1], results["batch"][2]
+            print(f"batch: jobs=1 {b1:.2f}s ({args.batch_size / b1:.2f} companies/s), "
+                  f"jobs=2 {b2:.2f}s ({args.batch_size / b2:.2f} companies/s), speed-up {results['batch']['speedup']:.2f}×")
+
+    print("\ntargets (worst company):")
+    checks = [
+        (f"a/b (plan vs in-process floor) ≤ {TARGETS['ratio_ab']}", f"{worst_ratio:.2f}", worst_ratio <= TARGETS["ratio_ab"]),
+        (f"a/b′ (plan vs process floor) ≤ {TARGETS['ratio_ab']} [informative]", f"{worst_ratio_proc:.2f}",
+         worst_ratio_proc <= TARGETS["ratio_ab"]),
+        (f"--help ≤ {TARGETS['help_s']} s", f"{start_help['median']:.3f} s", start_help["median"] <= TARGETS["help_s"]),
+        (f"plan ≤ {TARGETS['plan_s']} s", f"{worst_plan:.3f} s", worst_plan <= TARGETS["plan_s"]),
+        (f"peak memory < {TARGETS['peak_mb']:.0f} MB ({peak_how})", f"{worst_peak:.0f} MB", worst_peak < TARGETS["peak_mb"]),
+    ]
+    if "batch" in results:
+        checks.append((f"batch speed-up jobs=2/jobs=1 ≥ {TARGETS['speedup']}", f"{results['batch']['speedup']:.2f}×",
+                       results["batch"]["speedup"] >= TARGETS["speedup"]))
+    for label, value, ok in checks:
+        print(f"  {verdict(ok)}  {label:<58} {value}")
+    results["targets"] = {label: {"value": value, "pass": ok} for label, value, ok in checks}
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
