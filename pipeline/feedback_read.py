@@ -230,8 +230,10 @@ class _Walker:
             self.open_comments.pop(element.get(_w("id")), None)
         elif tag in TEXT_TAGS and element.text:
             self._text(element.text)
-        elif tag in (_w("tab"), _w("br")):
-            self._text(" ")
+        elif tag == _w("tab"):
+            self._text("\t")
+        elif tag in (_w("br"), _w("cr")) and element.get(_w("type")) not in ("page", "column"):
+            self._text("\n")  # as python-docx's paragraph.text does; page breaks add nothing
         elif is_change:
             self._change.append(element)
         for child in element:
