@@ -35,3 +35,36 @@ def test_help_imports_no_heavy_library(args):
     names = _imported_modules(*args)
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"`python -m pipeline {' '.join(args)}` imports {heavy}"
+
+
+# ----------------------------------------------------------------------------- chart cache
+def test_chart_cache_returns_the_drawn_png(tmp_path, monkeypatch):
+    from pipeline.errors import RenderError
+    from pipeline.render import charts
+
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CARBON_CHART_CACHE", "off")
+    drawn = charts.bar_chart(["전력", "LNG"], [12.5, 3], "배출량", "tCO2e")
+    assert not any(tmp_path.rglob("*.png"))
+    monkeypatch.delenv("CARBON_CHART_CACHE")
+    first = charts.bar_chart(["전력", "LNG"], [12.5, 3], "배출량", "tCO2e")
+    assert len(list(tmp_path.rglob("*.png"))) == 1
+    assert charts.bar_chart(["전력", "LNG"], [12.5, 3], "배출량", "tCO2e") == first == drawn
+    assert charts.bar_chart(["전력", "LNG"], [12.5, 4], "배출량", "tCO2e") != first  # other values, other key
+    with pytest.raises(RenderError):
+        charts.monthly_chart([1, 2, 3], "월별", "MWh")
+    assert len(list(tmp_path.rglob("*.png"))) == 2 and not any(tmp_path.rglob("*.part"))
+
+
+def test_replan_with_cached_charts_does_not_import_matplotlib(tmp_path):
+    import os
+
+    env = dict(os.environ, CARBON_CACHE_DIR=str(tmp_path / "cache"), CARBON_OUT_DIR=str(tmp_path / "out"),
+               CARBON_REVISIONS_DIR=str(tmp_path / "revisions"), CARBON_AUTHOR="test")
+    env.pop("CARBON_CHART_CACHE", None)
+    cmd = [sys.executable, "-X", "importtime", "-m", "pipeline", "plan", "jinju-bolt", "--no-page-count"]
+    runs = [subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| matplotlib" in runs[0].stderr  # first run draws the charts
+    assert "matplotlib" not in runs[1].stderr  # second run reads them from the cache

@@ -7,12 +7,24 @@
 The font is the NanumGothic TTF shipped inside the ``koreanize_matplotlib`` package (located
 without importing it: importing it changes global rcParams), falling back to a system
 NanumGothic (fonts-nanum). Output is deterministic: fixed size and dpi, no PNG metadata.
+
+Because the output is deterministic, each chart is cached as a PNG file named by the SHA-256 of
+everything it depends on (chart function and arguments, this module's source, the matplotlib
+version, the font files). A re-run whose charts did not change never imports matplotlib (about
+half of a `plan` run's time). Cache folder: $CARBON_CACHE_DIR/charts (default
+~/.cache/jinju-carbon/charts); CARBON_CHART_CACHE=off disables it. Best effort: a cache that
+cannot be read or written is ignored.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import io
+import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -65,6 +77,62 @@ def korean_font_family() -> str:
             font_manager.fontManager.addfont(str(f))
         _font_family = font_manager.FontProperties(fname=str(files[0])).get_name()
     return _font_family
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("CARBON_CHART_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return None
+    base = os.environ.get("CARBON_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jinju-carbon"
+    return Path(base) / "charts"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment_key() -> str:
+    """What the PNG depends on besides the arguments: code, matplotlib version, font files.
+
+    matplotlib is located, not imported (importing it is what the cache saves)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.origin:
+        raise OSError("matplotlib not found")
+    version = Path(spec.origin).with_name("_version.py")
+    parts = [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), spec.origin,
+             version.read_text(encoding="utf-8") if version.is_file() else str(Path(spec.origin).stat().st_mtime_ns)]
+    parts += [f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in _font_files()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _cached(chart):
+    """Return the cached PNG of `chart(*args)` when present; draw and store it otherwise."""
+
+    @functools.wraps(chart)
+    def wrapper(*args, **kwargs):
+        try:
+            folder = _cache_dir()
+            call = json.dumps([chart.__name__, args, kwargs], ensure_ascii=False, sort_keys=True, default=repr)
+            key = hashlib.sha256(f"{_environment_key()}\n{call}".encode()).hexdigest()
+            path = folder / key[:2] / f"{key}.png" if folder is not None else None
+        except (OSError, RuntimeError, TypeError, ValueError):
+            path = None
+        if path is not None and path.is_file():
+            try:
+                return path.read_bytes()
+            except OSError:
+                pass
+        png = chart(*args, **kwargs)  # errors (RenderError) are never cached
+        if path is not None:
+            tmp = None
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(png)
+                os.replace(tmp, path)  # atomic: parallel runs never see half a PNG
+            except OSError:
+                if tmp:
+                    Path(tmp).unlink(missing_ok=True)
+        return png
+
+    return wrapper
 
 
 def _pyplot():
@@ -135,6 +203,7 @@ def _wrap(label: str, width: int = 8) -> str:
     return "\n".join(label[i:i + width] for i in range(0, len(label), width))
 
 
+@_cached
 def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
     """Vertical bars with value labels; the y axis is labelled with the unit."""
     vals = _check(labels, values, title)
@@ -159,6 +228,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: 
         return _png(fig)
 
 
+@_cached
 def stacked_or_pie_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
     """Shares of a total: a pie for ≤ 6 non-negative parts, otherwise horizontal bars (%)."""
     vals = [v or 0.0 for v in _check(labels, values, title)]
@@ -198,6 +268,7 @@ def stacked_or_pie_chart(labels: Sequence[str], values: Sequence[float], title: 
         return _png(fig)
 
 
+@_cached
 def monthly_chart(values_12: Sequence[float | None], title: str, unit: str) -> bytes:
     """Twelve monthly bars (1월..12월; None = no data) with a dashed average line."""
     if len(values_12) != 12:
