@@ -379,6 +379,7 @@ class Result:
     rank: int | None = None
     selected: bool = False
     tie_notes: list[str] = field(default_factory=list)
+    tie_events: list[tuple[int, int, str]] = field(default_factory=list)  # (upper rank, lower rank, note)
 
     def item(self, item_id: str) -> ItemResult:
         return next(r for r in self.items if r.item["id"] == item_id)
@@ -554,6 +555,7 @@ def rank(results: list[Result], table: dict, slots: int) -> list[Result]:
             note = f"총점 동점({fmt(a.total)}점)이고 동점 처리 기준도 모두 같음 → 기업 id 순으로 임시 배열, 평가위원회 결정 필요"
         a.tie_notes.append(f"{b.rank}위 {b.name}와 " + note)
         b.tie_notes.append(f"{a.rank}위 {a.name}와 " + note)
+        a.tie_events.append((a.rank, b.rank, note))
     ineligible = sorted((r for r in results if r.ineligible), key=sort_key)
     return eligible + ineligible
 
@@ -587,12 +589,17 @@ def _evidence_text(ir: ItemResult) -> str:
     return f"{doc} (제출 {ev['date']}{extra})"
 
 
+def _short(item: dict) -> str:
+    return item.get("short") or item["name"]
+
+
 def build_markdown(table: dict, results: list[Result], slots: int) -> str:
     quant_items, qual_items = _items(table, "quantitative"), _items(table, "qualitative")
     groups = table["groups"]
     src = table["source"]
     eligible = [r for r in results if not r.ineligible]
     excluded = [r for r in results if r.ineligible]
+    period = table.get("recruitment") or {}
     lines: list[str] = []
     add = lines.append
 
@@ -603,42 +610,53 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
     add(f"- 평가위원회: {_t(', '.join(table['committee']))} (성명 생략, 역할만 표시)")
     add(f"- 배점: {_t(groups['quantitative']['name'])} {groups['quantitative']['max']}점, "
         f"{_t(groups['qualitative']['name'])} {groups['qualitative']['max']}점, 합계 100점")
-    add(f"- 증빙 미제출 항목은 {fmt(_dec(table.get('missing_evidence_points', 0)))}점 (계획안 ※ 규정). "
-        f"정성 점수는 평가위원 평균을 항목별 소수 {table.get('rounding', 2)}자리로 반올림하고, 합계는 반올림한 값의 합")
+    add(f"- 증빙 미제출 항목은 {fmt(_dec(table.get('missing_evidence_points', 0)))}점. 정성 점수는 평가위원 점수의 "
+        f"항목별 평균을 소수 {table.get('rounding', 2)}자리로 반올림하고, 합계는 반올림한 값의 합")
     add("")
 
     add("# 2. 종합 순위 및 선정 결과")
     add("")
-    add(f"| 순위 | 기업 | {_t(groups['quantitative']['name'])}({groups['quantitative']['max']}) | "
-        f"{_t(groups['qualitative']['name'])}({groups['qualitative']['max']}) | 총점(100) | 선정 | 비고 |")
+    add(f"| 순위 | 기업 | {_t(groups['quantitative']['name'])} ({groups['quantitative']['max']}) | "
+        f"{_t(groups['qualitative']['name'])} ({groups['qualitative']['max']}) | 총점 (100) | 선정 여부 | 비고 |")
     add("|:-:|---|-:|-:|-:|:-:|---|")
     for r in eligible:
-        note = "<br>".join(_t(n) for n in r.tie_notes) or "-"
-        add(f"| {r.rank} | {_t(r.name)} ({_t(r.id)}) | {fmt(r.quantitative)} | {fmt(r.qualitative)} | "
-            f"**{fmt(r.total)}** | {'**선정**' if r.selected else '미선정'} | {note} |")
+        remark = "동점 처리" if r.tie_notes else ""
+        add(f"| {r.rank} | {_t(r.name)} | {fmt(r.quantitative)} | {fmt(r.qualitative)} | "
+            f"**{fmt(r.total)}** | {'**선정**' if r.selected else '미선정'} | {remark or '-'} |")
     for r in excluded:
-        add(f"| 제외 | {_t(r.name)} ({_t(r.id)}) | {fmt(r.quantitative)} | {fmt(r.qualitative)} | {fmt(r.total)} | "
-            f"제외 | 자격 미달: {'<br>'.join(_t(x) for x in r.ineligible)} |")
+        add(f"| 제외 | {_t(r.name)} | {fmt(r.quantitative)} | {fmt(r.qualitative)} | {fmt(r.total)} | 제외 | 자격 미달 |")
     add("")
+    notes = [f"- 동점 처리 ({upper}위·{lower}위): {_t(note)}" for r in eligible for upper, lower, note in r.tie_events]
+    for r in excluded:
+        notes.append(f"- 자격 미달 ({_t(r.name)}): {_t('; '.join(r.ineligible))}")
+    if notes:
+        lines.extend(notes)
+        add("")
     add("## 항목별 점수")
     add("")
-    head = [f"{_t(i['name'])}({i['max']})" for i in quant_items + qual_items]
-    add("| 순위 | 기업 | " + " | ".join(head) + " | 총점 |")
-    add("|:-:|---|" + "-:|" * len(head) + "-:|")
+    head = [f"{_t(_short(i))} ({i['max']})" for i in quant_items + qual_items]
+    add("| 기업 (순위) | " + " | ".join(head) + " | 총점 (100점) |")
+    add("|---|" + "-:|" * len(head) + "-:|")
     for r in results:
-        cells = [fmt(r.item(i["id"]).points) + ("" if r.item(i["id"]).submitted else " (미제출)") for i in quant_items + qual_items]
-        add(f"| {r.rank or '제외'} | {_t(r.name)} | " + " | ".join(cells) + f" | {fmt(r.total)} |")
+        cells = [fmt(r.item(i["id"]).points) + ("" if r.item(i["id"]).submitted else "*") for i in quant_items + qual_items]
+        add(f"| {_t(r.name)} ({f'{r.rank}위' if r.rank else '제외'}) | " + " | ".join(cells) + f" | **{fmt(r.total)}** |")
+    add("")
+    add("\\* 증빙 미제출로 0점. 열 이름: " + ", ".join(f"{_t(_short(i))} = {_t(i['name'])}" for i in quant_items + qual_items
+                                            if _short(i) != i["name"]) + ".")
     add("")
 
     add("# 3. 평가 기준")
     add("")
-    add("| 구분 | 평가항목 | 배점 | 점수 산정 규칙 | 계획안 근거 | 가정(계획안에 없음) |")
-    add("|---|---|-:|---|---|---|")
-    for item in table["items"]:
-        basis = item.get("basis", {})
-        add(f"| {_t(groups[item['group']]['name'])} | {_t(item['name'])} | {item['max']} | {_t(_rule_text(item))} | "
-            f"{_t(basis.get('seed', '-'))} | {_t(basis.get('assumption', '-'))} |")
-    add("")
+    for group in ("quantitative", "qualitative"):
+        add(f"## {_t(groups[group]['name'])} ({groups[group]['max']}점)")
+        add("")
+        add("| 평가항목 | 배점 (점) | 점수 산정 규칙 | 근거 |")
+        add("|---|:-:|---|---|")
+        for item in _items(table, group):
+            basis = item.get("basis", {})
+            add(f"| {_t(item['name'])} | {item['max']} | {_t(_rule_text(item))} | "
+                f"계획안: {_t(basis.get('seed', '-'))} / 가정(계획안에 없음): {_t(basis.get('assumption', '-'))} |")
+        add("")
     add("동점 처리 순서 (총점이 같을 때):")
     add("")
     for k, rule in enumerate(table["tie_break"], start=1):
@@ -647,7 +665,7 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
     elig = table.get("eligibility") or {}
     if elig:
         add(f"자격 요건: {_t(elig.get('site_city', ''))} 내 사업장 보유, 모집 기간 안 접수 "
-            f"({_t((table.get('recruitment') or {}).get('start', ''))} ~ {_t((table.get('recruitment') or {}).get('end', ''))}). "
+            f"({_t(period.get('start', ''))} ~ {_t(period.get('end', ''))}). "
             f"{_t((elig.get('basis') or {}).get('assumption', ''))}")
         add("")
 
@@ -657,22 +675,24 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
     add("")
     for r in results:
         status = f"{r.rank}위, {'선정' if r.selected else '미선정'}" if r.rank else "자격 미달 (순위 제외)"
-        add(f"## {_t(r.name)} ({_t(r.id)}) — {status}")
+        add(f"## {_t(r.name)} — {status}")
         add("")
-        add(f"접수 {_t(r.application.data['applied_at'])} · 신청서 {_t(_display(r.application.path))} · "
+        add(f"기업 id {_t(r.id)} · 접수 {_t(r.application.data['applied_at'])} · 신청서 {_t(_display(r.application.path))} · "
             f"프로필 {_t(_display(r.application.profile.path))}")
         add("")
-        add("| 평가항목 | 배점 | 점수 | 산정 근거 | 증빙자료 |")
-        add("|---|-:|-:|---|---|")
+        add("| 평가항목 | 배점 (점) | 점수 (점) | 산정 근거 · 증빙자료 |")
+        add("|---|:-:|:-:|---|")
         for ir in r.items:
-            add(f"| {_t(ir.item['name'])} | {ir.item['max']} | {fmt(ir.points)} | {_t(ir.basis)} | {_t(_evidence_text(ir))} |")
-        add(f"| **정량 합계** | {groups['quantitative']['max']} | **{fmt(r.quantitative)}** | | |")
-        add(f"| **정성 합계** | {groups['qualitative']['max']} | **{fmt(r.qualitative)}** | | |")
-        add(f"| **총점** | 100 | **{fmt(r.total)}** | | |")
+            add(f"| {_t(ir.item['name'])} | {ir.item['max']} | {fmt(ir.points)} | "
+                f"{_t(ir.basis)} — 증빙: {_t(_evidence_text(ir))} |")
+        add(f"| **{_t(groups['quantitative']['name'])} 합계** | {groups['quantitative']['max']} | **{fmt(r.quantitative)}** | |")
+        add(f"| **{_t(groups['qualitative']['name'])} 합계** | {groups['qualitative']['max']} | **{fmt(r.qualitative)}** | |")
+        add(f"| **총점** | 100 | **{fmt(r.total)}** | |")
         add("")
         add("평가위원별 정성 점수:")
         add("")
-        add("| 평가위원 | " + " | ".join(_t(i["name"]) for i in qual_items) + " | 합계 |")
+        add("| 평가위원 | " + " | ".join(f"{_t(_short(i))} ({i['max']})" for i in qual_items) +
+            f" | 합계 ({groups['qualitative']['max']}) |")
         add("|---|" + "-:|" * (len(qual_items) + 1))
         for k, evaluation in enumerate(r.application.data["evaluations"]):
             cells = [("미제출" if evaluation["scores"][i["id"]] is None else fmt(_dec(evaluation["scores"][i["id"]]))) for i in qual_items]
@@ -680,19 +700,17 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
         add("| **평균(반올림)** | " + " | ".join(f"**{fmt(r.item(i['id']).points)}**" for i in qual_items) +
             f" | **{fmt(r.qualitative)}** |")
         add("")
-        add("미제출 증빙: " + ("; ".join(_t(m) for m in r.missing) if r.missing else "없음"))
-        add("")
+        add("- 미제출 증빙: " + ("; ".join(_t(m) for m in r.missing) if r.missing else "없음"))
         for note in r.tie_notes:
-            add(f"동점 처리: {_t(note)}")
-            add("")
+            add(f"- 동점 처리: {_t(note)}")
         for reason in r.ineligible:
-            add(f"자격 미달: {_t(reason)}")
-            add("")
-        comments = [(e["evaluator"], e["comment"]) for e in r.application.data["evaluations"] if e.get("comment")]
-        for who, comment in comments:
-            add(f"- {_t(who)}: {_t(comment)}")
-        if comments:
-            add("")
+            add(f"- 자격 미달: {_t(reason)}")
+        if r.application.data.get("note"):
+            add(f"- 비고: {_t(r.application.data['note'])}")
+        for evaluation in r.application.data["evaluations"]:
+            if evaluation.get("comment"):
+                add(f"- {_t(evaluation['evaluator'])} 의견: {_t(evaluation['comment'])}")
+        add("")
 
     add("<!-- pagebreak -->")
     add("")
