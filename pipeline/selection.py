@@ -245,15 +245,49 @@ def _application_schema(table: dict) -> dict:
     }
 
 
-def _schema_message(error, problem) -> Problem:
-    from pipeline.profile import _schema_problem
+TYPE_NAMES = {"string": "문자열", "number": "숫자", "integer": "정수", "boolean": "true 또는 false",
+              "object": "하위 항목(키: 값) 묶음", "array": "목록(- 항목)", "null": "빈 값(null)"}
 
-    if error.validator == "pattern":
-        fld = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+
+def _show(value) -> str:
+    text = f"'{value}'" if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _schema_message(error, problem) -> Problem:
+    """One jsonschema error as a Korean Problem (file, line, field)."""
+    fld = ""
+    for part in error.absolute_path:
+        fld = join_path(fld, part)
+    kind, expected, found = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        absent = [n for n in expected if isinstance(found, dict) and n not in found]
+        name = join_path(fld, absent[0] if absent else "?")
+        hint = " (제출하지 않은 증빙은 submitted: false로 적어 주세요)" if fld == "evidence" else ""
+        return problem(fld, f"필수 항목 '{name}'이(가) 없습니다{hint}")
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in found if k not in allowed) if isinstance(found, dict) else []
+        first = join_path(fld, extra[0]) if extra else fld
+        return problem(first, f"알 수 없는 키 '{', '.join(extra)}' (오타인지 확인해 주세요). 쓸 수 있는 키: {', '.join(allowed)}")
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return problem(fld, f"{' 또는 '.join(TYPE_NAMES.get(t, t) for t in types)}이어야 합니다 (지금 값: {_show(found)})")
+    if kind == "enum":
+        return problem(fld, f"다음 중 하나여야 합니다: {', '.join(map(str, expected))} (지금 값: {_show(found)})")
+    if kind == "pattern":
         wanted = "접수 시각은 \"YYYY-MM-DD HH:MM\" (예: \"2025-08-19 10:30\")" if fld == "applied_at" \
             else "날짜는 \"YYYY-MM-DD\" (예: \"2025-08-25\")"
-        return problem(fld, f"형식이 맞지 않습니다: {wanted} (지금 값: '{error.instance}')")
-    return _schema_problem(error, problem)
+        return problem(fld, f"형식이 맞지 않습니다: {wanted} (지금 값: {_show(found)})")
+    if kind == "minimum":
+        return problem(fld, f"{expected} 이상이어야 합니다 (지금 값: {_show(found)})")
+    if kind == "maximum":
+        return problem(fld, f"배점 {expected} 이하여야 합니다 (지금 값: {_show(found)})")
+    if kind == "minItems":
+        return problem(fld, f"항목이 {expected}개 이상 있어야 합니다 (평가위원 점수 1건 이상)")
+    if kind == "minLength":
+        return problem(fld, "비어 있으면 안 됩니다")
+    return problem(fld, f"값이 올바르지 않습니다: {error.message}")
 
 
 def _parse_time(text: str) -> dt.datetime | None:
