@@ -32,6 +32,8 @@ MAX_TOTAL_UNCOMPRESSED = 200 * 1024 * 1024   # declared sum of all members
 MAX_PART_BYTES = 64 * 1024 * 1024            # one XML part we actually read
 MAX_RATIO = 200                              # uncompressed / compressed, per member
 RATIO_FLOOR = 1024 * 1024                    # small members may compress as well as they like
+MAX_ITEMS = 10000                            # comments, and tracked changes, per document
+ANCHOR_CHARS = 4000                          # anchored text kept per comment
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -84,6 +86,8 @@ def read_returned_draft(path: Path, titles: dict[str, str] | None = None) -> Ret
     comments = []
     if comments_root is not None:
         for comment in comments_root.iter(_w("comment")):
+            if len(comments) >= MAX_ITEMS:
+                raise FeedbackError(f"{path}: 메모가 너무 많습니다 (한도 {MAX_ITEMS}건)")
             cid = comment.get(_w("id"))
             paragraphs = ["".join(t.text or "" for t in p.iter(_w("t"))) for p in comment.iter(_w("p"))]
             comments.append({
@@ -91,7 +95,7 @@ def read_returned_draft(path: Path, titles: dict[str, str] | None = None) -> Ret
                 "author": comment.get(_w("author")) or "",
                 "date": comment.get(_w("date")),
                 "text": "\n".join(paragraphs).strip(),
-                "anchor": walker.anchors.get(cid, "").strip(),
+                "anchor": walker.anchor(cid),
                 "heading": walker.anchor_headings.get(cid),
             })
     return ReturnedDraft(
@@ -203,8 +207,8 @@ class _Walker:
 
     def __init__(self, heading_styles: set[str]):
         self.heading_styles = heading_styles
-        self.open_comments: dict[str, None] = {}
-        self.anchors: dict[str, str] = {}
+        self.texts: list[str] = []              # every text of the body in order, "\n" between paragraphs
+        self.ranges: dict[str, list[int]] = {}  # comment id → [start, end] indexes into texts
         self.anchor_headings: dict[str, str | None] = {}
         self.changes: list[dict] = []
         self.first_texts: list[str] = []
@@ -223,11 +227,15 @@ class _Walker:
             self._start_paragraph(element)
         elif tag == _w("commentRangeStart"):
             cid = element.get(_w("id"))
-            self.open_comments[cid] = None
-            self.anchors.setdefault(cid, "")
+            if cid not in self.ranges:
+                if len(self.ranges) >= MAX_ITEMS:
+                    raise FeedbackError(f"메모가 너무 많습니다 (한도 {MAX_ITEMS}건)")
+                self.ranges[cid] = [len(self.texts), None]
             self.anchor_headings.setdefault(cid, self.heading)
         elif tag == _w("commentRangeEnd"):
-            self.open_comments.pop(element.get(_w("id")), None)
+            span = self.ranges.get(element.get(_w("id")))
+            if span is not None and span[1] is None:
+                span[1] = len(self.texts)
         elif tag in TEXT_TAGS and element.text:
             self._text(element.text)
         elif tag == _w("tab"):
@@ -247,9 +255,8 @@ class _Walker:
         style = p.find(f"{_w('pPr')}/{_w('pStyle')}")
         style_id = style.get(_w("val")) if style is not None else None
         self._para = {"segments": [], "is_heading": style_id in self.heading_styles}
-        for open_id in self.open_comments:
-            if self.anchors.get(open_id):
-                self.anchors[open_id] += "\n"
+        if self.texts and self.texts[-1] != "\n":
+            self.texts.append("\n")
 
     def _text(self, text: str) -> None:
         if self._para is None:
@@ -257,8 +264,7 @@ class _Walker:
         change = self._change[-1] if self._change else None
         kind = CHANGE_KINDS[change.tag] if change is not None else None
         self._para["segments"].append((kind, change, text))
-        for open_id in self.open_comments:
-            self.anchors[open_id] += text
+        self.texts.append(text)
 
     def _end_paragraph(self) -> None:
         para, self._para = self._para, None
@@ -282,8 +288,24 @@ class _Walker:
                        "author": change.get(_w("author")) or "", "date": change.get(_w("date")), "text": text,
                        "paragraph": after.strip(), "paragraph_before": before.strip(), "heading": self.heading}
             self.changes.append(current)
+            if len(self.changes) > MAX_ITEMS:
+                raise FeedbackError(f"변경 추적 항목이 너무 많습니다 (한도 {MAX_ITEMS}건)")
         if para["is_heading"] and after.strip():
             self.heading = after.strip()
+
+    def anchor(self, cid: str | None) -> str:
+        """The text a comment is anchored to, at most ANCHOR_CHARS characters."""
+        span = self.ranges.get(cid)
+        if span is None:
+            return ""
+        end = len(self.texts) if span[1] is None else span[1]
+        out, size = [], 0
+        for text in self.texts[span[0]:end]:
+            out.append(text)
+            size += len(text)
+            if size >= ANCHOR_CHARS:
+                return "".join(out)[:ANCHOR_CHARS].strip() + "…"
+        return "".join(out).strip()
 
     def finish(self) -> None:
         for change in self.changes:

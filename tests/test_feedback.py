@@ -247,6 +247,11 @@ HOSTILE = {
     "malformed_xml": (lambda p: _zip(p, {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": "<w:document><w:body>"}), "XML"),
     "no_body": (lambda p: _zip(p, {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": "<root/>"}), "본문"),
     "huge_file": (_huge, "너무 큽니다"),
+    "deep_nesting": (lambda p: _zip(p, {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml":
+            W_DOC.format("<w:p>" * 5000 + "</w:p>" * 5000)}), "깊습니다"),
+    "too_many_changes": (lambda p: _zip(p, {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": W_DOC.format(
+            '<w:p>' + '<w:ins w:author="a"><w:r><w:t>x</w:t></w:r></w:ins><w:r><w:t>y</w:t></w:r>' * 10001 + '</w:p>')}),
+            "너무 많습니다"),
 }
 
 
@@ -308,3 +313,17 @@ def test_in_memory_docx_with_no_feedback(store, tmp_path):
     path.write_bytes(buffer.getvalue())
     result = cli(["feedback", COMPANY, str(path)])
     assert result.exit_code == 0 and "메모 0건" in result.output
+
+
+def test_long_anchor_is_capped(tmp_path):
+    from pipeline.feedback_read import ANCHOR_CHARS, read_returned_draft
+
+    body = ('<w:p><w:commentRangeStart w:id="1"/>' + "<w:r><w:t>가나다라마</w:t></w:r>" * 2000
+            + '<w:commentRangeEnd w:id="1"/></w:p>')
+    comments = ('<w:comments xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                '<w:comment w:id="1" w:author="검토자"><w:p><w:r><w:t>길다</w:t></w:r></w:p></w:comment></w:comments>')
+    path = _zip(tmp_path / "long.docx", {"word/document.xml": W_DOC.format(body), "word/comments.xml": comments})
+    draft = read_returned_draft(path)
+    assert draft.comments[0]["text"] == "길다"
+    assert draft.comments[0]["anchor"].startswith("가나다라마가나다라마")
+    assert len(draft.comments[0]["anchor"]) <= ANCHOR_CHARS + 1

@@ -217,3 +217,32 @@ def test_number_changes_cover_the_listed_paths():
     assert changes["strategy.program_id"] == ("p1", "p2")
     assert changes["matches[1].program_id"] == ("a", "b")
     assert number_changes(ctx(1.0, 1.0, 1.0, "p", "a"), ctx(1.0, 1.0, 1.0, "p", "a")) == []
+
+
+def test_redline_falls_back_to_python_docx(monkeypatch):
+    import io
+
+    import docx
+    import python_redlines
+
+    from pipeline.redline import make_redline
+
+    def document(texts):
+        d = docx.Document()
+        for text in texts:
+            d.add_paragraph(text)
+        buffer = io.BytesIO()
+        d.save(buffer)
+        return buffer.getvalue()
+
+    class Broken:
+        def __init__(self, *a, **k):
+            raise python_redlines.EngineNotInstalledError("no binary for this platform")
+
+    monkeypatch.setattr(python_redlines, "DocxodusEngine", Broken)
+    old, new = document(["유지되는 문단", "삭제될 문단"]), document(["유지되는 문단", "새 문단"])
+    result = make_redline(old, new, "테스트")
+    assert result.engine == "python-docx (fallback)" and "no binary" in result.fallback_reason
+    xml = zipfile.ZipFile(io.BytesIO(result.data)).read("word/document.xml").decode("utf-8")
+    assert "<w:delText>삭제될 문단</w:delText>" in xml and "새 문단" in xml and "<w:ins " in xml
+    assert xml.count("유지되는 문단") == 1
