@@ -572,6 +572,8 @@ def rank(results: list[Result], table: dict, slots: int) -> list[Result]:
             parts.append(value if key == "applied_at" else -value)
         return (*parts, r.id)
 
+    for result in results:  # ranking again starts from scratch
+        result.rank, result.selected, result.tie_notes, result.tie_events = None, False, [], []
     eligible = sorted((r for r in results if not r.ineligible), key=sort_key)
     for position, result in enumerate(eligible, start=1):
         result.rank = position
