@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 import yaml
 
 MAX_YAML_BYTES = 2 * 1024 * 1024
+MAX_YAML_NODES = 20_000  # keys, values and list items; the richest sample has under 600. Bounds parse and check time.
 
 
 class _PlainLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases, leaves timestamps as strings and reads every key as text."""
 
     def compose_node(self, parent, index):
+        self._nodes = getattr(self, "_nodes", 0) + 1
+        if self._nodes > MAX_YAML_NODES:
+            raise yaml.MarkedYAMLError(
+                None, None, f"항목(키·값)이 너무 많습니다: 프로필은 {MAX_YAML_NODES:,}개 이하여야 합니다", self.peek_event().start_mark
+            )
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(
@@ -120,7 +126,7 @@ _PROBLEMS = (
     ("but found another document", "문서는 하나여야 합니다: '---' 뒤의 두 번째 문서를 지워 주세요"),
     ("mapping values are not allowed here", "여기에는 '키: 값'을 쓸 수 없습니다. 들여쓰기를 확인하고, 값 안에 ': '가 있으면 따옴표로 감싸 주세요"),
     ("could not find expected ':'", "'키: 값'의 ':'가 없습니다. 들여쓰기와 따옴표를 확인해 주세요"),
-    ("expected <block end>", "들여쓰기가 맞지 않습니다. 같은 수준의 항목은 같은 칸에서 시작해야 합니다"),
+    ("expected <block end>", "들여쓰기가 맞지 않거나 그 위에서 따옴표가 닫히지 않았습니다. 같은 수준의 항목은 같은 칸에서 시작해야 합니다"),
     ("did not find expected key", "들여쓰기가 맞지 않습니다. 같은 수준의 항목은 같은 칸에서 시작해야 합니다"),
     ("did not find expected '-' indicator", "목록 항목의 들여쓰기가 맞지 않습니다 ('- '로 시작하는 줄 확인)"),
     ("expected ',' or ']'", "대괄호 [ ]가 닫히지 않았거나 쉼표가 빠졌습니다"),
@@ -166,6 +172,8 @@ def load_yaml(raw: bytes) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = _korean_problem(exc.problem or "YAML 문법 오류")
+        if exc.problem_mark and exc.context_mark and exc.context_mark.line != exc.problem_mark.line:
+            problem += f" ({exc.context_mark.line + 1}행에서 시작한 부분)"
         raise YamlSyntaxError(f"YAML 문법 오류: {problem}", line) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
