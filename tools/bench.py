@@ -6,7 +6,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 
 (a) plan     `python -m pipeline plan ID --no-page-count` for each sample company: three documents,
              charts, revision stored, no PDF. Wall time of the whole process (interpreter start and
-             imports included), as a user sees it.
+             imports included), as a user sees it. "cold": the chart cache is off, every run draws
+             its charts with matplotlib (the first plan of a company); "warm": a re-plan whose charts
+             did not change reads them from the chart cache (pipeline/render/charts.py).
 (b) floor    the bare docxtpl render + save of the same three templates from the same final context
              (charts already rendered): the context is built once in this process, then only
              `pipeline.publish.render_all` + writing the three files is timed (warm, in-process).
@@ -45,10 +47,11 @@ PY = sys.executable
 
 
 # ----------------------------------------------------------------------------- harness
-def _env(work: Path, **extra: str) -> dict:
+def _env(work: Path, cache: bool = False, **extra: str) -> dict:
     env = dict(os.environ)
     env.update(CARBON_OUT_DIR=str(work / "out"), CARBON_REVISIONS_DIR=str(work / "revisions"),
-               CARBON_AUTHOR="bench", **extra)
+               CARBON_AUTHOR="bench", CARBON_CACHE_DIR=str(work / "cache"), **extra)
+    env["CARBON_CHART_CACHE"] = "on" if cache else "off"
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     return env
 
@@ -185,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark: {args.runs} runs (+1 warm-up) per figure, medians; harness: {harness}; "
           f"CPUs: {os.cpu_count()}; Python {sys.version.split()[0]}")
     results: dict = {"companies": {}, "harness": harness, "cpus": os.cpu_count()}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    results["load_start"] = load
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(f"WARNING: load average {load:.1f} on {os.cpu_count()} CPUs: other work competes, figures will be slow and noisy")
     with tempfile.TemporaryDirectory(prefix="carbon-bench-") as tmp:
         work = Path(tmp)
         env = _env(work)
@@ -194,24 +201,35 @@ def main(argv: list[str] | None = None) -> int:
         results["python_pass_s"], results["help_s"] = start_pass["median"], start_help["median"]
 
         print()
-        print(f"{'company':<13} {'(a) plan':>9} {'(b) floor':>10} {'a/b':>6} {'(b′) floor+':>12} {'a/b′':>6} {'peak MB':>8}")
+        print(f"{'':<13} {'(a) plan':>9} {'(a) plan':>9} {'(b)':>7} {'(b′)':>7} {'a/b':>6} {'a/b′':>6} "
+              f"{'a/b′':>6} {'peak MB':>8} {'peak MB':>8}")
+        print(f"{'company':<13} {'cold':>9} {'warm':>9} {'floor':>7} {'floor+':>7} {'cold':>6} {'cold':>6} "
+              f"{'warm':>6} {'cold':>8} {'warm':>8}")
+        warm_env = _env(work, cache=True)
         for company in args.companies:
             cmd = [PY, "-m", "pipeline", "plan", company, "--no-page-count"]
             a = time_command(cmd, env, args.runs, work)
             peak, peak_how = peak_memory_mb(cmd, env)
+            a_warm = time_command(cmd, warm_env, args.runs, work)  # the warm-up run fills the cache
+            peak_warm, _ = peak_memory_mb(cmd, warm_env)
             b, b_proc = floor(company, work, args.runs)
-            row = {"plan_s": a["median"], "floor_s": b["median"], "floor_process_s": b_proc["median"],
+            row = {"plan_s": a["median"], "plan_warm_s": a_warm["median"], "floor_s": b["median"],
+                   "floor_process_s": b_proc["median"],
                    "ratio_ab": a["median"] / b["median"], "ratio_ab_process": a["median"] / b_proc["median"],
-                   "peak_mb": peak}
+                   "ratio_ab_process_warm": a_warm["median"] / b_proc["median"],
+                   "peak_mb": peak, "peak_warm_mb": peak_warm}
             results["companies"][company] = row
-            print(f"{company:<13} {row['plan_s']:>8.3f}s {row['floor_s']:>9.3f}s {row['ratio_ab']:>6.2f} "
-                  f"{row['floor_process_s']:>11.3f}s {row['ratio_ab_process']:>6.2f} {peak:>8.0f}")
+            print(f"{company:<13} {row['plan_s']:>8.3f}s {row['plan_warm_s']:>8.3f}s {row['floor_s']:>6.3f}s "
+                  f"{row['floor_process_s']:>6.3f}s {row['ratio_ab']:>6.2f} {row['ratio_ab_process']:>6.2f} "
+                  f"{row['ratio_ab_process_warm']:>6.2f} {peak:>8.0f} {peak_warm:>8.0f}")
         results["peak_how"] = peak_how
 
         rows = results["companies"].values()
         worst_plan = max(r["plan_s"] for r in rows)
         worst_ratio = max(r["ratio_ab"] for r in rows)
         worst_ratio_proc = max(r["ratio_ab_process"] for r in rows)
+        worst_ratio_proc_warm = max(r["ratio_ab_process_warm"] for r in rows)
+        worst_plan_warm = max(r["plan_warm_s"] for r in rows)
         worst_peak = max(r["peak_mb"] for r in rows)
         print()
         print(f"(c) start-up: python -m pipeline --help {start_help['median']:.3f}s, "
@@ -226,20 +244,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"batch: jobs=1 {b1:.2f}s ({args.batch_size / b1:.2f} companies/s), "
                   f"jobs=2 {b2:.2f}s ({args.batch_size / b2:.2f} companies/s), speed-up {results['batch']['speedup']:.2f}×")
 
+    if hasattr(os, "getloadavg"):
+        results["load_end"] = os.getloadavg()[0]
+        print(f"\nload average: {results['load_start']:.1f} at start, {results['load_end']:.1f} at the end "
+              f"(bench itself ≤ 2 processes)")
     print("\ntargets (worst company):")
     checks = [
-        (f"a/b (plan vs in-process floor) ≤ {TARGETS['ratio_ab']}", f"{worst_ratio:.2f}", worst_ratio <= TARGETS["ratio_ab"]),
-        (f"a/b′ (plan vs process floor) ≤ {TARGETS['ratio_ab']} [informative]", f"{worst_ratio_proc:.2f}",
+        (f"a/b cold (plan vs in-process floor) ≤ {TARGETS['ratio_ab']}", f"{worst_ratio:.2f}",
+         worst_ratio <= TARGETS["ratio_ab"]),
+        (f"a/b′ cold (plan vs process floor) ≤ {TARGETS['ratio_ab']} [informative]", f"{worst_ratio_proc:.2f}",
          worst_ratio_proc <= TARGETS["ratio_ab"]),
+        (f"a/b′ warm (cached charts vs process floor) ≤ {TARGETS['ratio_ab']} [informative]",
+         f"{worst_ratio_proc_warm:.2f}", worst_ratio_proc_warm <= TARGETS["ratio_ab"]),
         (f"--help ≤ {TARGETS['help_s']} s", f"{start_help['median']:.3f} s", start_help["median"] <= TARGETS["help_s"]),
-        (f"plan ≤ {TARGETS['plan_s']} s", f"{worst_plan:.3f} s", worst_plan <= TARGETS["plan_s"]),
+        (f"plan cold ≤ {TARGETS['plan_s']} s", f"{worst_plan:.3f} s", worst_plan <= TARGETS["plan_s"]),
+        (f"plan warm ≤ {TARGETS['plan_s']} s", f"{worst_plan_warm:.3f} s", worst_plan_warm <= TARGETS["plan_s"]),
         (f"peak memory < {TARGETS['peak_mb']:.0f} MB ({peak_how})", f"{worst_peak:.0f} MB", worst_peak < TARGETS["peak_mb"]),
     ]
     if "batch" in results:
         checks.append((f"batch speed-up jobs=2/jobs=1 ≥ {TARGETS['speedup']}", f"{results['batch']['speedup']:.2f}×",
                        results["batch"]["speedup"] >= TARGETS["speedup"]))
     for label, value, ok in checks:
-        print(f"  {verdict(ok)}  {label:<58} {value}")
+        print(f"  {verdict(ok)}  {label:<62} {value}")
     results["targets"] = {label: {"value": value, "pass": ok} for label, value, ok in checks}
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
