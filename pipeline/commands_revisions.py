@@ -294,17 +294,13 @@ def company_status(company_id: str) -> dict:
 
 def _company_name(company_id: str) -> str | None:
     from pipeline.profile import companies_dir
-    from pipeline.yamlsafe import MAX_YAML_BYTES
+    from pipeline.yamlsafe import MAX_YAML_BYTES, load_yaml
 
     path = companies_dir() / f"{company_id}.yaml"
     try:
         if not path.is_file() or path.stat().st_size > MAX_YAML_BYTES:
             return None
-        import yaml
-
-        from pipeline.yamlsafe import _PlainLoader
-
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)  # noqa: S506 (safe loader, no aliases)
+        data = load_yaml(path.read_bytes()).data  # safe loader: no objects, no aliases
         name = ((data or {}).get("company") or {}).get("name")
         return str(name) if name else None
     except Exception:  # a broken profile must not break the status table

@@ -91,8 +91,8 @@ def make_returned_draft(plan_docx: Path, target: Path) -> dict:
     commented, changed = body[3], body[4]
     document.add_comment(commented.runs, text="감축 목표가 너무 높습니다.\n근거를 보완해 주세요", author="검토자 갑", initials="갑")
     original = changed.text
-    changed._p.append(_change("ins", " 2027년까지", "검토자 을", "2026-03-02T10:00:00Z", 9001))
-    changed._p.append(_change("ins", " 단계적으로", "검토자 을", "2026-03-02T10:00:00Z", 9002))  # same change, split run
+    changed._p.append(_change("ins", " 회신추가표지", "검토자 을", "2026-03-02T10:00:00Z", 9001))
+    changed._p.append(_change("ins", " 둘째조각", "검토자 을", "2026-03-02T10:00:00Z", 9002))  # same change, split run
     changed._p.append(_change("del", "삭제할 문구", "검토자 을", "2026-03-02T10:05:00Z", 9003))
     # a paragraph-mark insertion inside w:rPr carries no text and must not become an item
     ppr = changed._p.get_or_add_pPr()
@@ -117,7 +117,7 @@ def test_returned_draft_read_back(planned, tmp_path):
     # python-docx's paragraph.text skips w:ins: the reason the reader walks the XML itself
     import docx
 
-    assert " 2027년까지" not in "".join(p.text for p in docx.Document(str(target)).paragraphs)
+    assert " 회신추가표지" not in "".join(p.text for p in docx.Document(str(target)).paragraphs)
 
     draft = read_returned_draft(target, DOCUMENTS)
     assert draft.document == "plan"
@@ -128,10 +128,10 @@ def test_returned_draft_read_back(planned, tmp_path):
     assert comment["anchor"] == texts["commented"].strip()
     assert comment["date"]
     kinds = [(c["kind"], c["text"]) for c in draft.changes]
-    assert kinds == [("insertion", " 2027년까지 단계적으로"), ("deletion", "삭제할 문구")]
+    assert kinds == [("insertion", " 회신추가표지 둘째조각"), ("deletion", "삭제할 문구")]
     insertion, deletion = draft.changes
     assert insertion["author"] == "검토자 을" and insertion["date"] == "2026-03-02T10:00:00Z"
-    assert insertion["paragraph"] == (texts["changed"] + " 2027년까지 단계적으로").strip()
+    assert insertion["paragraph"] == (texts["changed"] + " 회신추가표지 둘째조각").strip()
     assert deletion["paragraph_before"] == (texts["changed"] + "삭제할 문구").strip()
     assert insertion["heading"]  # the section the change sits in
 
@@ -255,6 +255,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.hardening
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_returned_draft_is_rejected(store, tmp_path, case):
     build, expected = HOSTILE[case]
@@ -267,6 +268,7 @@ def test_hostile_returned_draft_is_rejected(store, tmp_path, case):
     assert sorted(p.name for p in (store / "revisions" / COMPANY).iterdir()) == ["r001"]
 
 
+@pytest.mark.hardening
 def test_hostile_file_in_a_subprocess_prints_no_traceback(store, tmp_path):
     path = HOSTILE["external_entity"][0](tmp_path / "xxe.docx")
     env = pipeline_env(store)
@@ -276,6 +278,7 @@ def test_hostile_file_in_a_subprocess_prints_no_traceback(store, tmp_path):
     assert "root:" not in result.stdout + result.stderr  # /etc/passwd was never read
 
 
+@pytest.mark.hardening
 def test_lying_zip_header_is_read_with_a_cap(tmp_path, monkeypatch):
     """A member larger than MAX_PART_BYTES is refused even if it compresses modestly."""
     from pipeline import feedback_read
@@ -315,6 +318,7 @@ def test_in_memory_docx_with_no_feedback(store, tmp_path):
     assert result.exit_code == 0 and "메모 0건" in result.output
 
 
+@pytest.mark.hardening
 def test_long_anchor_is_capped(tmp_path):
     from pipeline.feedback_read import ANCHOR_CHARS, read_returned_draft
 

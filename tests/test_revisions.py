@@ -47,6 +47,7 @@ def ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
+@pytest.mark.hardening
 def test_concurrent_plans_get_distinct_revisions(env):
     runs = 4
     procs = [subprocess.Popen([sys.executable, "-m", "pipeline", "plan", COMPANY, "--no-page-count", "--note", f"run {i}"],
