@@ -335,6 +335,8 @@ def _check_application(doc: YamlDocument, filename: str, table: dict) -> list[Pr
         for item_id in qual_ids:
             score = evaluation["scores"][item_id]
             fld = f"evaluations[{k}].scores.{item_id}"
+            if isinstance(score, float) and score != score:  # .nan passes the min/max checks
+                problems.append(problem(fld, "숫자(0–배점)여야 합니다 (지금 값: .nan)"))
             if data["evidence"][item_id]["submitted"] and score is None:
                 problems.append(problem(fld, "증빙이 제출된 항목입니다: 점수(0–배점)를 적어 주세요"))
             if not data["evidence"][item_id]["submitted"] and score is not None:
