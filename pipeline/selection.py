@@ -856,7 +856,7 @@ def run_selection(slots: int | None = None, table: str | int | Path | None = Non
     fields = {
         "doc_title": f"{data['title']}",
         "subtitle": f"정량·정성 평가 결과 및 선정 {min(slots, eligible)}개사 (신청 {len(results)}개사)",
-        "prepared_by": f"{data['source'].get('publisher', '')} 평가위원회",
+        "prepared_by": data.get("prepared_by") or f"{data['source'].get('publisher', '')} 평가위원회",
         "date": f"{today.year}. {today.month}. {today.day}.",
     }
     docx_bytes = render_docx_bytes(template_path("evaluation"), fields, build_markdown(data, results, slots), {})
