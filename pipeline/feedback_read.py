@@ -232,6 +232,8 @@ class _Walker:
                     raise FeedbackError(f"메모가 너무 많습니다 (한도 {MAX_ITEMS}건)")
                 self.ranges[cid] = [len(self.texts), None]
             self.anchor_headings.setdefault(cid, self.heading)
+            if self._para is not None:
+                self._para["comments"].append(cid)
         elif tag == _w("commentRangeEnd"):
             span = self.ranges.get(element.get(_w("id")))
             if span is not None and span[1] is None:
@@ -254,7 +256,7 @@ class _Walker:
     def _start_paragraph(self, p: Element) -> None:
         style = p.find(f"{_w('pPr')}/{_w('pStyle')}")
         style_id = style.get(_w("val")) if style is not None else None
-        self._para = {"segments": [], "is_heading": style_id in self.heading_styles}
+        self._para = {"segments": [], "is_heading": style_id in self.heading_styles, "comments": []}
         if self.texts and self.texts[-1] != "\n":
             self.texts.append("\n")
 
@@ -292,6 +294,8 @@ class _Walker:
                 raise FeedbackError(f"변경 추적 항목이 너무 많습니다 (한도 {MAX_ITEMS}건)")
         if para["is_heading"] and after.strip():
             self.heading = after.strip()
+            for cid in para["comments"]:  # a comment on a heading belongs to that heading's section
+                self.anchor_headings[cid] = self.heading
 
     def anchor(self, cid: str | None) -> str:
         """The text a comment is anchored to, at most ANCHOR_CHARS characters."""
