@@ -76,8 +76,10 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
     from pipeline.publish import publish
     from pipeline.render.pdf import libreoffice_path
 
+    from pipeline.profile import resolve_profile_path
+
+    guard_final(resolve_profile_path(company)[0], force)  # before any work: a final version is final
     profile, ctx = build_context(company, program_id=program_id)
-    guard_final(profile.id, force)
     count = page_count and libreoffice_path() is not None
     result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx), count_pages=count)
     if quiet:
