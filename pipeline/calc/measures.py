@@ -14,6 +14,8 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
     load_factors = _load_factors(content)
     electricity_price = profile["energy"]["electricity"].get("price_krw_per_kwh")
     fuel_by_id = _fuel_totals(scope1)
+    # Quotes the consultant collected (two or more per measure) beat library price ranges.
+    quotes = ((profile.get("overrides") or {}).get("investment_krw_million")) or {}
     source_mwh = {"electricity": scope2["grid_mwh"]}
     results = []
     for measure in library:
@@ -65,7 +67,13 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
             "lifetime_years": measure.get("lifetime_years"),
         }
         item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
-        item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
+        quote = quotes.get(measure["id"])
+        if quote:
+            item["investment_krw_million"] = {"low": float(quote["low"]), "high": float(quote["high"])}
+            item["investment_basis"] = "기업 견적 (프로필 overrides.investment_krw_million)"
+        else:
+            item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
+            item["investment_basis"] = "content/measures.yaml 단가 범위" if item["investment_krw_million"] else None
         item["payback_years"] = _payback(item["investment_krw_million"], item["saving_krw_million"])
         results.append(item)
     results.sort(key=_priority)

@@ -30,6 +30,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     schedule = _schedule(ptype, duration, start, method)
     context["strategy"] = {
         "program_id": program["id"],
+        "program": {k: v for k, v in chosen.items() if k != "why"},
         "program_name": program["name"],
         "program_type": ptype,
         "program_agency": chosen["agency"],
@@ -193,14 +194,19 @@ def _budget(program, measures, company, missing) -> dict:
     support = program.get("support") or {}
     share = support.get("gov_share_pct_midsize") if company["company"]["size_class"] == "중견" and support.get("gov_share_pct_midsize") else support.get("gov_share_pct")
     invest = [m["investment_krw_million"] for m in measures]
-    total = None
-    if measures and all(invest):
+    total, basis = None, None
+    cap = support.get("max_krw_million")
+    if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") and cap and share:
+        # Service and R&D programs are budgeted up to the program's limit, not by equipment quotes.
+        total = {"low": cap * 100 / share, "high": cap * 100 / share}
+        basis = f"지원 한도 {cap:,.0f}백만원 ÷ 정부 지원 비율 {share:g}% (공고문 기준 최대 사업비)"
+    elif measures and all(invest):
         total = {"low": sum(i["low"] for i in invest), "high": sum(i["high"] for i in invest)}
+        basis = "선정 조치별 투자비 합계"
     else:
         missing.add("strategy.budget", "조치별 설비 견적(총사업비 산정)", "사업비 구성")
     gov = company_cash = None
     if total and share is not None:
-        cap = support.get("max_krw_million")
         gov = {k: min(v * share / 100, cap) if cap else v * share / 100 for k, v in total.items()}
         company_cash = {k: total[k] - gov[k] for k in total}
     return {
@@ -209,6 +215,7 @@ def _budget(program, measures, company, missing) -> dict:
         "gov_share_pct": share,
         "self_funding_note": support.get("self_funding_note"),
         "total_krw_million": total,
+        "total_basis": basis,
         "gov_krw_million": gov,
         "company_krw_million": company_cash,
         "lines": [{"measure": m["name"], "investment_krw_million": m["investment_krw_million"],
