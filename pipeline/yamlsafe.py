@@ -8,11 +8,15 @@ stay text so that the schema sees what the user typed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import yaml
 
 MAX_YAML_BYTES = 2 * 1024 * 1024
+# Characters XML 1.0 cannot hold (C0 controls but tab/newline, lone surrogates, U+FFFE/U+FFFF). A double-quoted
+# YAML escape ("\x01", "\ud800") can make them; they would break the Word files, so they are refused here.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_YAML_NODES = 20_000  # keys, values and list items; the richest sample has under 600. Bounds parse and check time.
 
 
@@ -87,6 +91,7 @@ def _walk(node, path: str, doc: YamlDocument, loader=None) -> None:
                     None, None, "키는 이름(글자)이어야 합니다: 목록이나 묶음을 키로 쓸 수 없습니다", key_node.start_mark
                 )
             key = key_node.value
+            _check_text(key, key_node)
             child = join_path(path, key)
             if key in seen:
                 doc.duplicates.append((child, key_node.start_mark.line + 1))
@@ -113,9 +118,20 @@ def _check_scalar(node, loader) -> None:
         raise yaml.MarkedYAMLError(
             None, None, f"값 '{shown}'을(를) {node.tag.rsplit(':', 1)[-1]}(으)로 읽을 수 없습니다", node.start_mark
         ) from None
+    if isinstance(value, str):
+        _check_text(value, node)
     if isinstance(value, float) and not math.isfinite(value):
         raise yaml.MarkedYAMLError(
             None, None, "숫자가 아닌 값(.nan, .inf)은 쓸 수 없습니다: 실제 숫자를 적거나 항목을 빼 주세요", node.start_mark
+        )
+
+
+def _check_text(text: str, node) -> None:
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise yaml.MarkedYAMLError(
+            None, None, f"쓸 수 없는 제어 문자(U+{ord(bad.group()):04X})가 있습니다: 따옴표 안의 \\x·\\u 이스케이프를 지워 주세요",
+            node.start_mark,
         )
 
 

@@ -81,6 +81,7 @@ def assert_out_readable(out: Path) -> None:
         json.loads((out / "context.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # 14 runs, 40–90 s
 def test_sigkill_at_random_points_leaves_no_partial_revision(store):
     env, folder, out = store
     run_plan(env)  # the first run also warms caches; time the second
@@ -117,6 +118,7 @@ def test_sigkill_at_random_points_leaves_no_partial_revision(store):
           f"{len(after)} intact revisions, {len(leftovers)} .tmp-* leftovers ignored")
 
 
+@pytest.mark.slow  # 8 runs, about 30 s
 def test_sigkill_while_the_revision_is_being_stored(store):
     """Kill each run the moment its `.tmp-*` folder appears (plus a seeded 0–30 ms), i.e. inside the store."""
     env, folder, out = store
