@@ -58,6 +58,17 @@ def author_name(explicit: str | None) -> str:
 
 def store_revision(company_id: str, files: dict[str, bytes], meta: dict, root: Path | None = None) -> tuple[int, Path]:
     """Write `files` as the next revision of `company_id`; returns (number, folder)."""
+    try:
+        return _store_revision(company_id, files, meta, root)
+    except OSError as exc:  # unwritable or misconfigured store, disk full: a message, not a traceback
+        where = exc.filename or company_dir(company_id, root)
+        raise RevisionError(
+            f"리비전을 저장할 수 없습니다: {where}: {exc.strerror or exc}. "
+            "CARBON_REVISIONS_DIR(저장 위치), 쓰기 권한, 디스크 공간을 확인해 주세요"
+        ) from None
+
+
+def _store_revision(company_id: str, files: dict[str, bytes], meta: dict, root: Path | None = None) -> tuple[int, Path]:
     folder = company_dir(company_id, root)
     folder.mkdir(parents=True, exist_ok=True)
     _clean_stale_tmp(folder)

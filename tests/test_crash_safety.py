@@ -178,3 +178,16 @@ def test_revision_numbers_ignore_stray_entries(store):
     numbers = revisions(folder)
     assert numbers == [1, 3], numbers
     assert "r003" in text
+
+
+def test_unusable_revision_store_is_a_message_not_a_traceback(store, tmp_path):
+    env, folder, out = store
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the revision store should be")
+    proc = start_plan(dict(env, CARBON_REVISIONS_DIR=str(blocker)))
+    stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    text = stdout.decode() + stderr.decode()
+    assert "Traceback" not in text, text
+    assert proc.returncode == 2, text
+    assert "리비전을 저장할 수 없습니다" in text and str(blocker) in text
+    assert not out.exists(), "nothing is published when the revision could not be stored"
