@@ -145,11 +145,23 @@ class _Builder(HTMLParser):
         self.table: list[list[_Cell]] | None = None
         self.cell: _Cell | None = None
         self.figure_count = 0
+        self._styles: dict = {}
+
+    def _style_id(self, name: str):
+        """styleId for a UI style name (None for the type's default style, as python-docx writes it),
+        looked up once: python-docx's own setters scan styles.xml twice on every assignment
+        (≈ 1 ms each, seconds for table-heavy documents)."""
+        if name not in self._styles:
+            style = self.doc.styles[name]
+            default = self.doc.styles.default(style.type)
+            self._styles[name] = None if default is not None and style == default else style.style_id
+        return self._styles[name]
 
     # ------------------------------------------------------------------ paragraphs
     def _new_par(self, style: str):
         self._close_par()
-        p = self.doc.add_paragraph(style=style)
+        p = self.doc.add_paragraph()
+        p._p.style = self._style_id(style)  # same XML as add_paragraph(style=style)
         self.par = p
         self.last_body_par = p
         self.in_marker = False
@@ -178,7 +190,7 @@ class _Builder(HTMLParser):
         if italic:
             run.italic = True
         if marker:
-            run.style = MARKER_STYLE
+            run._r.style = self._style_id(MARKER_STYLE)
         return run
 
     def _emit(self, paragraph, text: str, bold: bool, italic: bool) -> None:
@@ -423,7 +435,7 @@ class _Builder(HTMLParser):
         ncols = max(len(r) for r in rows)
         total = self._text_width()
         table = self.doc._body.add_table(len(rows), ncols, total)
-        table.style = TABLE_STYLE
+        table._tbl.tblStyle_val = self._style_id(TABLE_STYLE)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         table.autofit = True
         tbl_look = table._tbl.tblPr.find(
@@ -453,7 +465,7 @@ class _Builder(HTMLParser):
                 wcell.width = widths[c]
                 src = row_cells[c] if c < len(row_cells) else _Cell(header_row, None)
                 par = wcell.paragraphs[0]
-                par.style = TABLE_TEXT_STYLE
+                par._p.style = self._style_id(TABLE_TEXT_STYLE)
                 if src.header:
                     par.alignment = WD_ALIGN_PARAGRAPH.CENTER
                     wcell._tc.get_or_add_tcPr().append(parse_xml(
