@@ -249,6 +249,10 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
     if stated is not None and abs(stated - months_total) > MONTH_TOLERANCE * max(stated, months_total, 1):
         problems.append(problem("energy.electricity.annual_kwh", f"연간 전력량 {stated:,.0f} kWh가 월별 합계 {months_total:,.0f} kWh와 1% 넘게 다릅니다. 둘 중 하나를 고쳐 주세요"))
 
+    fuel_total = sum(f["amount"] for f in data["energy"].get("fuels", []) if isinstance(f.get("amount"), (int, float)))
+    if months_total <= 0 and fuel_total <= 0:
+        problems.append(problem("energy", "전력과 연료 사용량이 모두 0입니다. 기준연도의 실제 사용량(한전·가스 고지서)을 적어 주세요"))
+
     for i, fuel in enumerate(data["energy"].get("fuels", [])):
         field = f"energy.fuels[{i}]"
         record = content.fuels.get(fuel["fuel"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import yaml
 
 from pipeline.build import context_json
 from pipeline.content import PROJECT_ROOT, get_content
+from pipeline.errors import PipelineError
 from pipeline.revisions import author_name, fingerprint, store_revision
 
 DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
@@ -66,13 +68,49 @@ def publish(profile, context: dict, author: str | None = None, note: str | None 
     }
     number, folder = store_revision(profile.id, files, meta)
     out_dir = out_root() / profile.id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, data in files.items():
-        if name == "profile.yaml":
-            continue
-        written[name] = _write_atomic(out_dir / name, data)
+    latest = {name: data for name, data in files.items() if name != "profile.yaml"}
+    try:
+        written = _publish_latest(out_dir, latest, number)
+    except OSError as exc:
+        raise PipelineError(
+            f"리비전 r{number:03d}은(는) {folder}에 저장했지만 {out_dir}에 최신본을 쓸 수 없습니다: "
+            f"{exc.strerror or exc}. 폴더를 확인하세요 (CARBON_OUT_DIR)"
+        ) from None
     return Published(profile.id, out_dir, written, number, folder, pages)
+
+
+def _publish_latest(out_dir: Path, files: dict[str, bytes], number: int) -> dict[str, Path]:
+    """Copy a revision's files to out/<id>/ unless a newer revision got there first.
+
+    A lock per company keeps concurrent runs from mixing files of different revisions; the
+    `.revision` marker says which revision the folder holds.
+    """
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = out_dir / ".revision"
+        current = int(marker.read_text() or 0) if marker.is_file() else 0
+        paths = {name: out_dir / name for name in files}
+        if number < current:
+            return paths
+        _clean_stale_parts(out_dir)
+        for name, data in files.items():
+            _write_atomic(paths[name], data)
+        _write_atomic(marker, str(number).encode())
+        return paths
+
+
+def _clean_stale_parts(folder: Path) -> None:
+    """Temporary files left by a run that was killed while writing (older than an hour)."""
+    now = time.time()
+    for path in folder.glob(".*.part"):
+        try:
+            if now - path.stat().st_mtime > 3600:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _write_atomic(path: Path, data: bytes) -> Path:

@@ -327,12 +327,15 @@ energy:
 EDGE_VALID = {
     "corpus-base-without-roof-area": BASE.read_bytes(),
     "required-fields-only": REQUIRED_ONLY.replace("{months}", ", ".join(["1000"] * 12)).encode(),
-    "zero-energy": REQUIRED_ONLY.replace("{months}", ", ".join(["0"] * 12)).encode(),
 }
 
 
-@pytest.mark.xfail(strict=False, reason="bugs outside pipeline/profile: 06_regulation.md needs re.solar.trace "
-                   "(no roof_area_m2 → RenderError); 04_emissions.md divides by total_tco2e (0 → ZeroDivisionError)")
+def test_zero_energy_is_refused_with_a_message(tmp_path):
+    companies = companies_with(tmp_path, REQUIRED_ONLY.replace("{months}", ", ".join(["0"] * 12)).encode())
+    results = run_both(tmp_path, BAD_ID, companies)
+    check_rejected(results, path=str(companies / f"{BAD_ID}.yaml"), field="energy", line=None, text="모두 0")
+
+
 @pytest.mark.parametrize("name", sorted(EDGE_VALID))
 def test_edge_valid_profile_plans_cleanly(tmp_path, name):
     companies = companies_with(tmp_path, EDGE_VALID[name])

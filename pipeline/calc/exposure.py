@@ -19,7 +19,10 @@ def re100_status(company: dict, s2: dict, content, missing) -> dict:
     demanded_by = [c["customer"] for c in company.get("customer_demands", []) if "re100" in c.get("demands", [])]
     solar = rules.get("solar", {})
     roof = company["company"].get("roof_area_m2")
-    option = {"roof_area_m2": roof}
+    # Same keys whether or not the roof is known: unknowns stay None (documents show 확인 필요).
+    option = {"roof_area_m2": roof, "capacity_kwp": None, "generation_mwh": None, "share_of_consumption_pct": None,
+              "capex_krw_million": None, "reduction_tco2e": None, "trace": None,
+              "parameters": {"m2_per_kwp": None, "yield_kwh_per_kwp": None, "source_yield": None}}
     m2_per_kwp = (solar.get("roof_m2_per_kwp") or {}).get("value")
     yield_kwh = (solar.get("yield_kwh_per_kwp_year") or {}).get("value")
     capex = (solar.get("capex_krw_per_kwp") or {}).get("value")
