@@ -82,8 +82,9 @@ def korean_font_family() -> str:
 def _cache_dir() -> Path | None:
     if os.environ.get("CARBON_CHART_CACHE", "").lower() in ("off", "0", "no", "false"):
         return None
-    base = os.environ.get("CARBON_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jinju-carbon"
-    return Path(base) / "charts"
+    from pipeline.cache import cache_dir
+
+    return cache_dir("charts")
 
 
 @functools.lru_cache(maxsize=1)

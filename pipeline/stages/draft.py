@@ -14,6 +14,7 @@ import re
 import jinja2
 from markupsafe import Markup
 
+from pipeline.cache import cache_dir
 from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import MARKER, marker, markers_in
@@ -62,8 +63,12 @@ def need(text: str) -> Markup:
 
 
 def make_environment(content: Content) -> jinja2.Environment:
+    folder = cache_dir("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(content.root / "sections")),
+        # Compiling ~25 section templates costs more than rendering them; the cache is keyed by
+        # each template's source, so an edited section is recompiled.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder else None,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         finalize=_finalize,
