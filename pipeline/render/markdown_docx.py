@@ -460,8 +460,9 @@ class _Builder(HTMLParser):
             if header_row:
                 tr_pr = row._tr.get_or_add_trPr()
                 tr_pr.append(parse_xml(f"<w:tblHeader {nsdecls('w')}/>"))
+            cells = row.cells  # python-docx rebuilds this list on every access
             for c in range(ncols):
-                wcell = row.cells[c]
+                wcell = cells[c]
                 wcell.width = widths[c]
                 src = row_cells[c] if c < len(row_cells) else _Cell(header_row, None)
                 par = wcell.paragraphs[0]
