@@ -5,12 +5,11 @@ See docs/revisions.md for the whole loop. Every user-facing error is a PipelineE
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from pipeline.atomic import write_atomic
 from pipeline.errors import FeedbackError, PipelineError, RevisionError
 
 
@@ -149,7 +148,7 @@ def diff(company: str, a: int, b: int, out_file: Path | None, document: str, eng
     redline = make_redline(doc_a, doc_b, f"r{a:03d}→r{b:03d} ({author_name(author)})", engine=engine)
     target = out_file or out_root() / company_id / (f"diff-r{a:03d}-r{b:03d}.docx" if document == "plan"
                                                    else f"diff-{document}-r{a:03d}-r{b:03d}.docx")
-    _write_atomic(target, redline.data)
+    write_atomic(target, redline.data)
     click.echo(f"{company_id}: r{a:03d} → r{b:03d} {name} 변경 추적 문서 → {target}")
     click.echo(f"  비교 엔진: {redline.engine}")
     if redline.fallback_reason:
@@ -180,18 +179,6 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.1f}"
     return str(value)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- history, final
@@ -353,7 +340,7 @@ def status(html_file: Path | None) -> None:
         if index == 0:
             click.echo("  ".join("-" * w for w in widths))
     if html_file:
-        _write_atomic(html_file, status_html(rows).encode("utf-8"))
+        write_atomic(html_file, status_html(rows).encode("utf-8"))
         click.echo(f"HTML 현황 → {html_file}")
 
 

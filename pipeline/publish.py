@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.atomic import write_atomic
 from pipeline.build import context_json
 from pipeline.content import PROJECT_ROOT, get_content
 from pipeline.errors import PipelineError
@@ -97,8 +98,8 @@ def _publish_latest(out_dir: Path, files: dict[str, bytes], number: int) -> dict
             return paths
         _clean_stale_parts(out_dir)
         for name, data in files.items():
-            _write_atomic(paths[name], data)
-        _write_atomic(marker, str(number).encode())
+            write_atomic(paths[name], data)
+        write_atomic(marker, str(number).encode())
         return paths
 
 
@@ -111,18 +112,6 @@ def _clean_stale_parts(folder: Path) -> None:
                 path.unlink()
         except FileNotFoundError:
             pass
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def page_counts_of(documents: dict[str, bytes]) -> dict[str, int]:

@@ -848,7 +848,8 @@ def evaluate(slots: int | None = None, table: str | int | Path | None = None) ->
 def run_selection(slots: int | None = None, table: str | int | Path | None = None, echo: bool = True) -> Selection:
     """Rank all applicants, select the top `slots`, write the 평가표 (.docx) and the CSV."""
     from pipeline.render import template_path
-    from pipeline.render.docx import render_docx_bytes, write_atomic
+    from pipeline.atomic import write_atomic
+    from pipeline.render.docx import render_docx_bytes
 
     data, slots, results = evaluate(slots, table)
     eligible = sum(1 for r in results if not r.ineligible)
@@ -862,8 +863,8 @@ def run_selection(slots: int | None = None, table: str | int | Path | None = Non
     docx_bytes = render_docx_bytes(template_path("evaluation"), fields, build_markdown(data, results, slots), {})
     csv_bytes = build_csv(data, results)
     folder = output_dir()
-    docx_path = write_atomic(docx_bytes, folder / DOCX_NAME)
-    csv_path = write_atomic(csv_bytes, folder / CSV_NAME)
+    docx_path = write_atomic(folder / DOCX_NAME, docx_bytes)
+    csv_path = write_atomic(folder / CSV_NAME, csv_bytes)
     if echo:
         _echo_ranking(data, results, slots)
         if eligible < slots:

@@ -3,7 +3,6 @@
 Mark a test module with `pytestmark = pytest.mark.hardening`; each test (each parametrized case) is
 one case. The terminal summary prints "hardening: N cases tried, M passed".
 """
-import pytest
 
 _FIGURES = {"tried": 0, "passed": 0, "known": 0}
 

@@ -1,6 +1,5 @@
 """The consultant's commands end to end: validate, context, plan (documents opened and read)."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -2,12 +2,11 @@
 slots, CLI outputs and validation of application files."""
 from __future__ import annotations
 
-import copy
 import csv
 import datetime as dt
 import io
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from click.testing import CliRunner
 
 from docx_helpers import docx_all_text
 from pipeline.cli import main
-from pipeline.errors import ContentError, PipelineError
+from pipeline.errors import ContentError
 from pipeline.selection import (
     Application,
     ApplicationError,

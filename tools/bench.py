@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import shlex
 import shutil
 import statistics

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipeline.atomic import write_atomic
 from pipeline.errors import RenderError
 from pipeline.render import LANGUAGE
 
@@ -112,26 +111,6 @@ def render_docx_bytes(
     return buf.getvalue()
 
 
-def write_atomic(data: bytes, out_path: Path) -> Path:
-    """Write bytes to out_path via a temporary file in the same folder and os.replace."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return out_path
-
-
 def render_docx(
     template_path: Path,
     fields: dict[str, Any],
@@ -141,4 +120,4 @@ def render_docx(
 ) -> Path:
     """Render ``template_path`` with ``fields`` + the Markdown body into ``out_path``; return it."""
     data = render_docx_bytes(template_path, fields, body_markdown, images)
-    return write_atomic(data, Path(out_path))
+    return write_atomic(Path(out_path), data)
