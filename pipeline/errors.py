@@ -48,6 +48,15 @@ class ProfileError(PipelineError):
         super().__init__(f"프로필 오류 {count}건:\n{lines}")
 
 
+class ApplicationError(PipelineError):
+    """Applicant files for the selection (applications/<year>/) are unreadable or invalid; lists every problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"신청서 오류 {len(self.problems)}건:\n{lines}")
+
+
 class UnknownCompanyError(PipelineError):
     """The company id names no profile in companies/, or is not a valid id."""
 

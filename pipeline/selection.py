@@ -30,7 +30,7 @@ from pathlib import Path
 import click
 
 from pipeline.content import PROJECT_ROOT, content_root
-from pipeline.errors import ContentError, PipelineError, Problem, ProfileError
+from pipeline.errors import ApplicationError, ContentError, PipelineError, Problem, ProfileError
 from pipeline.yamlsafe import YamlDocument, YamlSyntaxError, join_path, load_yaml
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -41,15 +41,6 @@ RULE_KINDS = ("map", "bands", "links")
 OUT_FOLDER = "selection"
 DOCX_NAME = "evaluation.docx"
 CSV_NAME = "evaluation.csv"
-
-
-class ApplicationError(PipelineError):
-    """One or more application files are unreadable or invalid; lists every problem."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"신청서 오류 {len(self.problems)}건:\n{lines}")
 
 
 # ====================================================================== paths
