@@ -99,9 +99,14 @@ def test_measures_count_and_unique(measures):
     _assert_unique(measures, "measure")
 
 
+OPTIONAL_MEASURE_KEYS = {"saving_basis", "auto_apply"}
+SAVING_BASES = {"equipment_energy", "replaced_fuel_final_energy", "no_load_loss", "recoverable_heat"}
+
+
 def test_measure_keys(measures):
     for m in measures:
-        assert set(m) == MEASURE_KEYS, f"{m.get('id')}: keys {sorted(set(m) ^ MEASURE_KEYS)}"
+        assert MEASURE_KEYS <= set(m) <= MEASURE_KEYS | OPTIONAL_MEASURE_KEYS, f"{m.get('id')}: keys {sorted(set(m) ^ MEASURE_KEYS)}"
+        assert m.get("saving_basis", "equipment_energy") in SAVING_BASES, m["id"]
         assert isinstance(m["name_ko"], str) and m["name_ko"].strip()
         assert isinstance(m["co_benefits"], str) and m["co_benefits"].strip()
         assert isinstance(m["verified"], bool)

@@ -141,3 +141,26 @@ def test_gwp_override_changes_only_non_co2(contexts):
     assert sar["diagnosis"]["factors"]["gwp_set"] == "SAR"
     assert sar["diagnosis"]["emissions"]["scope1_tco2e"] != ar5
     assert sar["diagnosis"]["emissions"]["scope1_tco2e"] == pytest.approx(ar5, rel=0.01)
+
+
+def test_measures_respect_their_saving_basis_and_equipment(contexts):
+    for ctx in contexts.values():
+        for m in ctx["diagnosis"]["measures"]:
+            if m["saving_basis"] in ("no_load_loss", "recoverable_heat"):
+                assert m["saving_tco2e"] is None, m["id"]   # not derivable: never a guessed number
+            if m["id"] == "high_efficiency_transformer":
+                assert all("변압기" in e or "transformer" in e.lower() or "수배전" in e for e in m["equipment"])
+        used = [e for m in ctx["strategy"]["measures"] for e in m["equipment"]]
+        assert len(used) == len(set(used)), "a plan never counts two measures on the same equipment"
+
+
+def test_heat_pump_saving_nets_out_its_electricity(contexts):
+    for ctx in contexts.values():
+        for m in ctx["diagnosis"]["measures"]:
+            if m["id"] == "heat_pump_process_heat" and m["saving_tco2e"]:
+                grid = ctx["diagnosis"]["emissions"]["scope2"]["grid_factor"]
+                added = m["added_electricity_mwh"]
+                assert 0 < added["low"] < added["high"]
+                # the whole fuel emission goes either way; the range is the heat pump's electricity
+                assert m["saving_tco2e"]["high"] - m["saving_tco2e"]["low"] == pytest.approx((added["high"] - added["low"]) * grid)
+                assert added["high"] == pytest.approx(m["baseline_tj"] * (1 - m["saving_pct"]["low"] / 100) * 1e6 / 3600)

@@ -19,14 +19,22 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
     source_mwh = {"electricity": scope2["grid_mwh"]}
     results = []
     for measure in library:
+        if measure.get("auto_apply") is False:
+            continue
         applies = measure.get("applies_to", {})
         kinds = set(applies.get("equipment_types", []))
+        keywords = [k.lower() for k in applies.get("name_keywords") or []]
         source_kind = applies.get("energy_source", "electricity")
         targets = []
         for process in profile["processes"]:
             for equipment in process.get("equipment", []) or []:
-                if equipment["type"] in kinds:
-                    targets.append((process, equipment))
+                if equipment["type"] not in kinds:
+                    continue
+                named = any(k in equipment["name"].lower() for k in keywords)
+                # `other` is a catch-all: only a measure that names the equipment may claim it.
+                if (keywords or equipment["type"] == "other") and not named:
+                    continue
+                targets.append((process, equipment))
         if not targets:
             continue
         base_mwh, base_tj, base_tco2e, methods = 0.0, 0.0, 0.0, []
@@ -66,7 +74,14 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
             "verified": measure.get("verified", False),
             "lifetime_years": measure.get("lifetime_years"),
         }
-        item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
+        basis = measure.get("saving_basis") or "equipment_energy"
+        item["saving_basis"] = basis
+        if basis == "equipment_energy":
+            item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
+        elif basis == "replaced_fuel_final_energy":
+            item.update(_heat_pump_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, grid_factor))
+        else:  # a share of a quantity the profile cannot give (no-load loss, recoverable heat)
+            item.update({"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None})
         quote = quotes.get(measure["id"])
         if quote:
             item["investment_krw_million"] = {"low": float(quote["low"]), "high": float(quote["high"])}
@@ -168,6 +183,37 @@ def _savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id,
         if priced and len(priced) == len(fuel_by_id):
             krw_per_tj = sum(f["krw"] for f in priced) / sum(f["tj"] for f in priced)
             out["saving_krw_million"] = rng(item["baseline_tj"] * krw_per_tj / 1e6)
+    return out
+
+
+MWH_PER_TJ = 1e6 / 3600.0  # exact: 1 MWh = 3.6 GJ
+
+
+def _heat_pump_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, grid_factor) -> dict:
+    """Fuel replaced by a heat pump: all its emissions go, the heat pump's electricity comes.
+
+    saving_pct is the final-energy reduction 1 − η/COP, so the electricity used is the replaced
+    fuel energy × (1 − saving_pct).
+    """
+    tj = item["baseline_tj"]
+    if not item["baseline_known"] or low_pct is None or high_pct is None or not tj:
+        return {"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None}
+    elec_low_saving = tj * (1 - high_pct / 100.0) * MWH_PER_TJ   # best case uses the least electricity
+    elec_high_saving = tj * (1 - low_pct / 100.0) * MWH_PER_TJ
+    out = {
+        "saving_tj": {"low": tj * low_pct / 100.0, "high": tj * high_pct / 100.0},
+        "saving_mwh": None,
+        "added_electricity_mwh": {"low": elec_low_saving, "high": elec_high_saving},
+        "saving_tco2e": {"low": base_tco2e - elec_high_saving * grid_factor, "high": base_tco2e - elec_low_saving * grid_factor},
+        "saving_krw_million": None,
+    }
+    priced = [f for f in fuel_by_id.values() if f["price_known"] and f["tj"]]
+    if electricity_price and priced and len(priced) == len(fuel_by_id):
+        fuel_krw = tj * sum(f["krw"] for f in priced) / sum(f["tj"] for f in priced)
+        out["saving_krw_million"] = {
+            "low": (fuel_krw - elec_high_saving * 1000 * electricity_price) / 1e6,
+            "high": (fuel_krw - elec_low_saving * 1000 * electricity_price) / 1e6,
+        }
     return out
 
 
