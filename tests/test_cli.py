@@ -79,6 +79,14 @@ def test_plan_writes_three_documents_and_a_revision(workspace):
         assert "{{" not in text and "{%" not in text
         assert 'w:eastAsia="NanumGothic"' in docx_part_xml(out / doc, "word/styles.xml")
     assert json.loads((out / "context.json").read_text(encoding="utf-8"))["strategy"]["program_id"]
+    # the diagnosis carries its charts as pictures with Korean captions
+    import docx
+
+    diagnosis = docx.Document(str(out / "diagnosis.docx"))
+    assert len(diagnosis.inline_shapes) >= 4
+    captions = [p.text for p in diagnosis.paragraphs if p.style.name == "Caption"]
+    assert any("Scope" in c for c in captions) and any("월별" in c for c in captions)
+    assert len(docx.Document(str(out / "plan.docx")).inline_shapes) >= 1
     revision = workspace / "revisions" / "jinju-bolt" / "r001"
     meta = json.loads((revision / "revision.json").read_text(encoding="utf-8"))
     assert meta["author"] == "테스트 컨설턴트" and meta["note"] == "1차 초안" and meta["fingerprint"]
