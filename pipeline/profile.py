@@ -286,6 +286,19 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
     target = settings.get("target_program")
     if target and target not in content.programs:
         problems.append(problem("settings.target_program", f"지원사업 id '{target}'가 content/programs/에 없습니다"))
+    overrides = data.get("overrides") or {}
+    if overrides.get("program") and overrides["program"] not in content.programs:
+        problems.append(problem("overrides.program", f"지원사업 id '{overrides['program']}'가 content/programs/에 없습니다"))
+    known_kpis = {k["id"] for k in content.kpis}
+    for kpi_id in overrides.get("kpi_targets") or {}:
+        if kpi_id not in known_kpis:
+            problems.append(problem(f"overrides.kpi_targets.{kpi_id}", f"알 수 없는 성과지표 id '{kpi_id}' (content/kpis.yaml)"))
+    known_measures = {m["id"] for m in content.measures}
+    for measure_id, quote in (overrides.get("investment_krw_million") or {}).items():
+        if measure_id not in known_measures:
+            problems.append(problem(f"overrides.investment_krw_million.{measure_id}", f"알 수 없는 개선 조치 id '{measure_id}' (content/measures.yaml)"))
+        elif quote["low"] > quote["high"]:
+            problems.append(problem(f"overrides.investment_krw_million.{measure_id}", "견적 하한(low)이 상한(high)보다 큽니다"))
     for i, pid in enumerate(data.get("consulting", {}).get("prior_programs", [])):
         if pid not in content.programs:
             problems.append(problem(f"consulting.prior_programs[{i}]", f"지원사업 id '{pid}'가 content/programs/에 없습니다"))

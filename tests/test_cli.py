@@ -129,3 +129,35 @@ def test_plan_documents_convert_to_pdf_with_page_numbers(workspace):
         assert len(reader.pages) >= 2
         last = reader.pages[-1].extract_text()
         assert f"{len(reader.pages)} / {len(reader.pages)}" in last.replace("-", " ").replace("  ", " ") or str(len(reader.pages)) in last
+
+
+def test_bad_overrides_are_reported_before_any_work(workspace):
+    path = workspace / "companies" / "jinju-bolt.yaml"
+    text = path.read_text(encoding="utf-8") + (
+        "\noverrides:\n  kpi_targets: {ghg_reduction: 많이, nope: 3}\n"
+        "  investment_krw_million: {inverter_compressor: {low: 90, high: 80}}\n  program: no-such\n"
+    )
+    (workspace / "companies" / "over-co.yaml").write_text(text, encoding="utf-8")
+    result = run("plan", "over-co", "--no-page-count")
+    assert result.exit_code == 2
+    assert "[overrides.kpi_targets.ghg_reduction] 숫자" in result.output
+    assert "[overrides.program]" in result.output
+    assert "Traceback" not in result.output and not (workspace / "revisions").exists()
+
+
+def test_quotes_in_overrides_feed_payback_and_budget(workspace):
+    path = workspace / "companies" / "jinju-bolt.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    from pipeline.build import build_context
+
+    plain = build_context("jinju-bolt", with_documents=False)[1]
+    chosen = [m["id"] for m in plain["strategy"]["measures"]]
+    data["overrides"] = {"investment_krw_million": {mid: {"low": 100, "high": 150} for mid in chosen}}
+    (workspace / "companies" / "quote-co.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    ctx = build_context("quote-co", with_documents=False)[1]
+    budget = ctx["strategy"]["budget"]
+    if ctx["strategy"]["program_type"] == "설비":
+        assert budget["total_krw_million"] == {"low": 100.0 * len(chosen), "high": 150.0 * len(chosen)}
+        assert budget["gov_krw_million"]["low"] + budget["company_krw_million"]["low"] == pytest.approx(100.0 * len(chosen))
+    priced = [m for m in ctx["diagnosis"]["measures"] if m["id"] in chosen and m["saving_krw_million"]]
+    assert priced and all(m["payback_years"] for m in priced)
