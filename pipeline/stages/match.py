@@ -194,7 +194,9 @@ def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, pre
     fits = set(program.get("fits_needs") or [])
     stated, derived = fits & f["needs"], fits & f["derived_needs"]
     covered = stated | derived
-    need_pts = w["needs"] * min(len(covered), 2) / 2 if fits else 0
+    # Share of the program's purposes (up to two) that the company needs: a single-purpose
+    # program that fits exactly (CBAM infrastructure for a CBAM exporter) scores in full.
+    need_pts = w["needs"] * min(len(covered), 2) / min(len(fits), 2) if fits else 0
     parts = [{"name": "수요 부합", "points": round(need_pts, 1), "max": w["needs"],
               "why": f"필요 분야 부합: {', '.join(sorted(covered))}" if covered else "기업 수요와 직접 관련 적음"}]
     diag_pts, why = 0.0, []
