@@ -161,9 +161,9 @@ def _read_capped(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
     try:
         with archive.open(info) as handle:
             data = handle.read(MAX_PART_BYTES + 1)
-    except RuntimeError as exc:  # encrypted member
-        raise FeedbackError(f"{path}: {name}을(를) 읽을 수 없습니다 (암호화된 문서?): {exc}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except RuntimeError as exc:  # encrypted member, or an unsupported compression method (a subclass)
+        raise FeedbackError(f"{path}: {name}을(를) 읽을 수 없습니다 (암호화되었거나 지원하지 않는 압축 방식): {exc}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise FeedbackError(f"{path}: 손상된 zip 항목 {name}: {exc}") from None
     if len(data) > MAX_PART_BYTES:
         raise FeedbackError(f"{path}: {name}이(가) 헤더에 적힌 것보다 큽니다 (압축 폭탄으로 보임)")
