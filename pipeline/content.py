@@ -39,7 +39,8 @@ class Content:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else content_root()
 
-    def _file(self, relative: str):
+    def read(self, relative: str):
+        """One content file, parsed (for files without a named attribute below)."""
         return read_yaml(self.root / relative)
 
     def require(self, data: dict, key: str, relative: str):
@@ -50,57 +51,80 @@ class Content:
     # factors
     @cached_property
     def gwp_sets(self) -> dict:
-        return self.require(self._file("factors/gwp.yaml"), "sets", "factors/gwp.yaml")
+        return self.require(self.read("factors/gwp.yaml"), "sets", "factors/gwp.yaml")
 
     @cached_property
     def fuels(self) -> dict:
-        return self.require(self._file("factors/fuels.yaml"), "fuels", "factors/fuels.yaml")
+        return self.require(self.read("factors/fuels.yaml"), "fuels", "factors/fuels.yaml")
 
     @cached_property
     def electricity(self) -> dict:
-        return self._file("factors/electricity.yaml")
+        return self.read("factors/electricity.yaml")
 
     @cached_property
     def units(self) -> dict:
-        return self._file("factors/units.yaml")
+        return self.read("factors/units.yaml")
 
     @cached_property
     def factor_sets(self) -> dict:
-        return self._file("factors/factor_sets.yaml")
+        return self.read("factors/factor_sets.yaml")
 
     @cached_property
     def scope3(self) -> dict:
-        return self._file("factors/scope3.yaml")
+        return self.read("factors/scope3.yaml")
 
     # regulations
     @cached_property
     def cbam(self) -> dict:
-        return self._file("regulations/cbam.yaml")
+        return self.read("regulations/cbam.yaml")
 
     @cached_property
     def re100(self) -> dict:
-        return self._file("regulations/re100.yaml")
+        return self.read("regulations/re100.yaml")
 
     @cached_property
     def due_diligence(self) -> dict:
-        return self._file("regulations/due_diligence.yaml")
+        return self.read("regulations/due_diligence.yaml")
 
     @cached_property
     def korea_energy(self) -> dict:
-        return self._file("regulations/korea_energy.yaml")
+        return self.read("regulations/korea_energy.yaml")
 
     # libraries
     @cached_property
+    def measure_library(self) -> dict:
+        return self.read("measures.yaml")
+
+    @cached_property
     def measures(self) -> list:
-        return self.require(self._file("measures.yaml"), "measures", "measures.yaml")
+        return self.require(self.measure_library, "measures", "measures.yaml")
+
+    @cached_property
+    def load_factors(self) -> dict:
+        """Typical load of each equipment type (value or None), from measures.yaml."""
+        raw = self.measure_library.get("load_factors") or {}
+        return {k: v.get("value") if isinstance(v, dict) else v for k, v in raw.items()}
+
+    # our methods (how we judge, plan and score readiness)
+    @cached_property
+    def matching_method(self) -> dict:
+        return self.read("matching.yaml")
+
+    @cached_property
+    def strategy_method(self) -> dict:
+        return self.read("strategy.yaml")
+
+    @cached_property
+    def readiness_rules(self) -> dict:
+        return self.read("readiness.yaml")
 
     @cached_property
     def kpis(self) -> list:
-        return self.require(self._file("kpis.yaml"), "kpis", "kpis.yaml")
+        return self.require(self.read("kpis.yaml"), "kpis", "kpis.yaml")
 
     @cached_property
     def partners(self) -> list:
-        return self.require(self._file("partners.yaml"), "partners", "partners.yaml")
+        return self.require(self.read("partners.yaml"), "partners", "partners.yaml")
 
     @cached_property
     def programs(self) -> dict:

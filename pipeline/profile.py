@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.content import PROJECT_ROOT, Content, read_yaml
-from pipeline.errors import ContentError, Problem, ProfileError, UnknownCompanyError
+from pipeline.errors import Problem, ProfileError, UnknownCompanyError
 from pipeline.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
 from pipeline.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, join_path, load_yaml
 
@@ -327,5 +327,3 @@ def validate_companies(ids: list[str], content: Content, folder: Path | None = N
             problems.append(Problem(company, None, "", exc.message))
     return valid, problems
 
-
-__all__ = ["Profile", "load_profile", "validate_companies", "list_company_ids", "companies_dir", "ContentError"]

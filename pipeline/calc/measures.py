@@ -11,7 +11,7 @@ from pipeline.calc.factors import cite
 
 def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, energy: dict, grid_factor: float) -> list[dict]:
     library = content.measures
-    load_factors = _load_factors(content)
+    load_factors = content.load_factors
     electricity_price = profile["energy"]["electricity"].get("price_krw_per_kwh")
     fuel_by_id = _fuel_totals(scope1)
     # Quotes the consultant collected (two or more per measure) beat library price ranges.
@@ -106,11 +106,6 @@ def _priority(item: dict):
         -((saving or {}).get("high") or 0),
         item["id"],
     )
-
-
-def _load_factors(content) -> dict:
-    raw = content._file("measures.yaml").get("load_factors", {}) or {}
-    return {k: v.get("value") if isinstance(v, dict) else v for k, v in raw.items()}
 
 
 def _fuel_totals(scope1: list[dict]) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def assess_readiness(company: dict, content, missing) -> dict:
-    rules = content._file("readiness.yaml")
+    rules = content.readiness_rules
     criteria = rules["criteria"]
     readiness = company.get("readiness") or {}
     certs = {c["name"].replace(" ", "").upper() for c in company.get("certifications", [])}

@@ -89,7 +89,7 @@ def draft(context: dict, content: Content, charts=None) -> dict:
     images = _charts(context) if charts is None else charts
     documents = {}
     for key, title in DOCUMENTS.items():
-        structure = content._file(f"sections/{key}/structure.yaml")
+        structure = content.read(f"sections/{key}/structure.yaml")
         files = structure.get(ptype) or structure["default"]
         parts = []
         for name in files:

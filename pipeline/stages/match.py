@@ -17,7 +17,7 @@ TYPE_ORDER = ["설비", "R&D", "사업화", "컨설팅/바우처", "융자", "�
 
 def match(context: dict, content: Content, today: datetime.date | None = None) -> dict:
     today = today or datetime.date.today()
-    method = content._file("matching.yaml")
+    method = content.matching_method
     company, diagnosis = context["company"], context["diagnosis"]
     facts = _facts(company, diagnosis, method)
     missing = Missing(context.setdefault("missing", []))

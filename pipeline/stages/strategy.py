@@ -14,7 +14,7 @@ from pipeline.missing import Missing
 
 def strategy(context: dict, content: Content, program_id: str | None = None) -> dict:
     company, diagnosis = context["company"], context["diagnosis"]
-    method = content._file("strategy.yaml")
+    method = content.strategy_method
     missing = Missing(context.setdefault("missing", []))
     chosen = _choose_program(context, content, program_id)
     program = content.programs[chosen["program_id"]]
