@@ -68,6 +68,8 @@ def test_no_none_or_nan_text(company, doc):
     found = BAD_TEXT.findall(md)
     assert not found, f"{company}/{doc}: {found[:5]}"
     assert "{{" not in md and "{%" not in md
+    for internal in ("참고노트", "programs-2026", "content/", ".yaml"):
+        assert internal not in md, f"{company}/{doc} shows an internal reference: {internal}"
 
 
 @pytest.mark.parametrize("company", COMPANIES)

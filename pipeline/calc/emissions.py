@@ -153,7 +153,7 @@ def scope3(profile: dict, content: Content) -> list[dict]:
 
     def line(category, method, label, activity, factor_record, tco2e, trace):
         if factor_record.get("value") is None:
-            tco2e, trace = None, f"{activity}: 배출계수 미확보 (content/factors/scope3.yaml)"
+            tco2e, trace = None, f"{activity}: 배출계수 미확보 — 공급사 자료 또는 공인 배출계수 확인 필요"
         cat_name = names.get(category) or names.get(str(category)) or {}
         lines.append({
             "category": category,
