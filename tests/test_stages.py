@@ -164,3 +164,15 @@ def test_heat_pump_saving_nets_out_its_electricity(contexts):
                 # the whole fuel emission goes either way; the range is the heat pump's electricity
                 assert m["saving_tco2e"]["high"] - m["saving_tco2e"]["low"] == pytest.approx((added["high"] - added["low"]) * grid)
                 assert added["high"] == pytest.approx(m["baseline_tj"] * (1 - m["saving_pct"]["low"] / 100) * 1e6 / 3600)
+
+
+def test_eu_tonnes_split_over_the_products_a_customer_buys(contexts):
+    for company, ctx in contexts.items():
+        data = ctx["company"]
+        eu = set(get_content().cbam.get("eu_countries", []))
+        exported = sum(c.get("annual_tonnes") or 0 for e in data.get("exports", []) if e["country"] in eu
+                       for c in e.get("customers", []) or [])
+        covered = [p for p in ctx["diagnosis"]["cbam"]["products"] if p["covered"]]
+        every_product_covered = len(covered) == len(data["products"])
+        if covered and every_product_covered and all(p["eu_tonnes"] is not None for p in covered):
+            assert sum(p["eu_tonnes"] for p in covered) == pytest.approx(exported), company

@@ -115,7 +115,8 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
                 item["electricity_mwh_per_t"] = share["mwh"] / share["tonnes"]
                 item["allocation_trace"] = share["trace"]
             item["eu_customers"] = _eu_customers(company, product["id"], eu, rules)
-            item["eu_tonnes"] = sum(c["annual_tonnes"] or 0 for c in item["eu_customers"]) or None
+            shares = [c["allocated_tonnes"] for c in item["eu_customers"]]
+            item["eu_tonnes"] = sum(shares) if shares and None not in shares else None
             default = (rules.get("eu_default_values_tco2_per_t") or {}).get(product["id"])
             item["eu_default"] = default
             benchmark = _benchmark(verdict["sector"], rules)
@@ -129,7 +130,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
                 )
             else:
                 item["cost_projection"] = None
-                if not item["eu_tonnes"]:
+                if item["eu_customers"] and not item["eu_tonnes"]:  # sold in the EU, tonnes unknown
                     missing.add("exports[].customers[].annual_tonnes", f"{product['name']}의 EU 고객사별 연간 수입량(톤)", "CBAM 인증서 비용 추정")
         products.append(item)
     covered = [p for p in products if p["covered"]]
@@ -157,13 +158,17 @@ def _benchmark(sector: str | None, rules: dict):
 
 
 def _eu_customers(company: dict, product_id: str, eu: set, rules: dict) -> list[dict]:
+    """EU customers buying this product: the 50 t test on each customer's total, and the tonnes
+    of this product (a customer's total split over the products it buys by their output mass)."""
     threshold = rules.get("de_minimis", {}).get("mass_t_per_importer_year")
+    outputs = {p["id"]: product_output_tonnes(p) for p in company["products"]}
     rows = []
     for export in company.get("exports", []):
         if export["country"] not in eu:
             continue
         for customer in export.get("customers", []) or []:
-            if customer.get("products") and product_id not in customer["products"]:
+            bought = customer.get("products") or list(outputs)
+            if product_id not in bought:
                 continue
             tonnes = customer.get("annual_tonnes")
             if tonnes is None:
@@ -172,7 +177,13 @@ def _eu_customers(company: dict, product_id: str, eu: set, rules: dict) -> list[
                 status = "초과"
             else:
                 status = "미만(타 공급사 물량 합산 확인 필요)"
-            rows.append({"customer": customer["name"], "country": export["country"], "annual_tonnes": tonnes, "threshold_status": status})
+            masses = [outputs.get(pid) for pid in bought]
+            if tonnes is None or any(m is None for m in masses) or not sum(masses):
+                allocated = None if len(bought) > 1 or tonnes is None else float(tonnes)
+            else:
+                allocated = tonnes * outputs[product_id] / sum(masses)
+            rows.append({"customer": customer["name"], "country": export["country"], "annual_tonnes": tonnes,
+                         "allocated_tonnes": allocated, "threshold_status": status})
     return rows
 
 
