@@ -176,3 +176,21 @@ def test_eu_tonnes_split_over_the_products_a_customer_buys(contexts):
         every_product_covered = len(covered) == len(data["products"])
         if covered and every_product_covered and all(p["eu_tonnes"] is not None for p in covered):
             assert sum(p["eu_tonnes"] for p in covered) == pytest.approx(exported), company
+
+
+def test_due_diligence_reaches_only_customers_the_rules_cover():
+    from pipeline.calc.exposure import due_diligence
+
+    def reached(band, country="DE", business="볼트 제조", customer_type="유통"):
+        company = {"company": {"main_business": business},
+                   "exports": [{"country": country, "share_pct": 10,
+                                "customers": [{"name": "(가상) Kunde", "type": customer_type, "employees_band": band}]}]}
+        return {r["id"]: [x["status"] for x in r["reached_through"]] for r in due_diligence(company, get_content())}
+
+    assert reached("5000+")["eu_csddd"] == ["해당"]
+    assert reached("1000+")["eu_csddd"] == ["규모 기준 확인 필요"]   # 1000+ may or may not reach 5,000
+    assert reached("250-999")["eu_csddd"] == [] and reached("250-999")["de_lksg"] == []
+    assert reached("1000+")["de_lksg"] == ["해당"]
+    assert reached("1000+", country="PL")["de_lksg"] == []
+    assert reached("5000+")["eu_battery_regulation"] == []
+    assert reached("5000+", customer_type="배터리 셀 제조")["eu_battery_regulation"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pipeline.calc.factors import cite
 
-EMPLOYEE_BANDS = {"1-49": 1, "50-249": 50, "250-999": 250, "1000+": 1000, "5000+": 5000}
+# customers' employees_band (docs/profile.md) → (lowest, highest) head count
+EMPLOYEE_BANDS = {"1-49": (1, 49), "50-249": (50, 249), "250-999": (250, 999), "1000+": (1000, None), "5000+": (5000, None)}
 
 
 def re100_status(company: dict, s2: dict, content, missing) -> dict:
@@ -85,15 +86,26 @@ def due_diligence(company: dict, content) -> list[dict]:
             countries = content.cbam.get("eu_countries", [])
         countries = set(countries or [])
         reached = []
+        keywords = [k.lower() for k in when.get("customer_keywords") or []]
         for country, customer in customers:
             if country not in countries:
                 continue
+            if keywords:  # sector-specific rule: only customers (or a business) in that sector
+                text = " ".join([customer.get("name", ""), customer.get("type", ""),
+                                 company["company"].get("main_business", "")]).lower()
+                if not any(k in text for k in keywords):
+                    continue
             size = (when.get("customer_size") or {})
             min_emp = size.get("employees_min") or size.get("employees_in_germany_min")
             band = customer.get("employees_band")
             if min_emp and band:
-                low = EMPLOYEE_BANDS.get(band.replace(" ", ""), None)
-                status = "해당" if low is not None and low >= min_emp else "규모 기준 확인 필요"
+                low, high = EMPLOYEE_BANDS.get(band.replace(" ", ""), (None, None))
+                if low is not None and low >= min_emp:
+                    status = "해당"
+                elif high is not None and high < min_emp:
+                    continue  # the customer is below the rule's size threshold
+                else:
+                    status = "규모 기준 확인 필요"
             elif min_emp:
                 status = "고객사 규모 확인 필요"
             else:
