@@ -32,6 +32,10 @@ from pipeline.render import MARKER_STYLE, TABLE_HEADER_FILL, TABLE_STYLE, TABLE_
 
 IMAGE_WIDTH_MM = 150
 MARKER_OPEN = "[확인 필요"
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 PAGEBREAK_LINE = re.compile(r"^[ \t]*<!--\s*pagebreak\s*-->[ \t]*$", re.IGNORECASE | re.MULTILINE)
 PAGEBREAK_TOKEN = "<!-- pagebreak -->"
 
@@ -425,71 +429,91 @@ class _Builder(HTMLParser):
         return section.page_width - section.left_margin - section.right_margin
 
     def _build_table(self, rows: list[list[_Cell]]) -> None:
-        from docx.enum.table import WD_TABLE_ALIGNMENT
-        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        """Write the table as one XML fragment: building ~50 tables cell by cell through
+        python-docx objects took most of a render (it re-resolves every element it touches)."""
         from docx.oxml import parse_xml
         from docx.oxml.ns import nsdecls
 
-        aligns = {"left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT,
-                  "center": WD_ALIGN_PARAGRAPH.CENTER}
         ncols = max(len(r) for r in rows)
-        total = self._text_width()
-        table = self.doc._body.add_table(len(rows), ncols, total)
-        table._tbl.tblStyle_val = self._style_id(TABLE_STYLE)
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = True
-        tbl_look = table._tbl.tblPr.find(
-            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblLook")
-        if tbl_look is not None:
-            for attr, val in (("firstColumn", "0"), ("noHBand", "1")):
-                tbl_look.set(
-                    "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + attr, val)
-
+        total_twips = int(self._text_width()) // 635  # EMU → twips (dxa)
         # Column widths proportional to the longest text (clamped), summing to the text width.
         weights = []
         for c in range(ncols):
             longest = max((_display_len(r[c].text) for r in rows if c < len(r)), default=4)
             weights.append(min(max(longest, 6), 40))
-        widths = [int(total * w / sum(weights)) for w in weights]
-        for c, width in enumerate(widths):
-            table.columns[c].width = width
-
-        for r, row_cells in enumerate(rows):
-            row = table.rows[r]
+        widths = [int(total_twips * w / sum(weights)) for w in weights]
+        table_style = self._style_id(TABLE_STYLE)
+        text_style = self._style_id(TABLE_TEXT_STYLE)
+        xml = [
+            f"<w:tbl {nsdecls('w')}><w:tblPr>",
+            f'<w:tblStyle w:val="{table_style}"/>' if table_style else "",
+            '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="autofit"/>'
+            '<w:tblLook w:firstColumn="0" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="1"'
+            ' w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+            *(f'<w:gridCol w:w="{w}"/>' for w in widths),
+            "</w:tblGrid>",
+        ]
+        for row_cells in rows:
             header_row = bool(row_cells) and all(cell.header for cell in row_cells)
-            if header_row:
-                tr_pr = row._tr.get_or_add_trPr()
-                tr_pr.append(parse_xml(f"<w:tblHeader {nsdecls('w')}/>"))
-            cells = row.cells  # python-docx rebuilds this list on every access
+            xml.append("<w:tr>" + ("<w:trPr><w:tblHeader/></w:trPr>" if header_row else ""))
             for c in range(ncols):
-                wcell = cells[c]
-                wcell.width = widths[c]
                 src = row_cells[c] if c < len(row_cells) else _Cell(header_row, None)
-                par = wcell.paragraphs[0]
-                par._p.style = self._style_id(TABLE_TEXT_STYLE)
-                if src.header:
-                    par.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                    wcell._tc.get_or_add_tcPr().append(parse_xml(
-                        f'<w:shd {nsdecls("w")} w:val="clear" w:color="auto" '
-                        f'w:fill="{TABLE_HEADER_FILL}"/>'))
-                elif src.align in aligns:
-                    par.alignment = aligns[src.align]
-                self.in_marker = False
-                first = True
-                for text, bold, italic in src.segments:
-                    if text == "\n":
-                        par.add_run().add_break()
-                        first = True
-                        continue
-                    if first:
-                        text = text.lstrip()
-                        first = not text
-                    if text:
-                        self._emit(par, text, bold or src.header, italic)
-                if par.runs:
-                    par.runs[-1].text = par.runs[-1].text.rstrip()
-                self.in_marker = False
+                shading = f'<w:shd w:val="clear" w:color="auto" w:fill="{TABLE_HEADER_FILL}"/>' if src.header else ""
+                align = "center" if src.header else (src.align if src.align in ("left", "right", "center") else None)
+                xml.append(
+                    f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{widths[c]}"/>{shading}</w:tcPr><w:p><w:pPr>'
+                    + (f'<w:pStyle w:val="{text_style}"/>' if text_style else "")
+                    + (f'<w:jc w:val="{align}"/>' if align else "")
+                    + "</w:pPr>" + self._cell_runs(src) + "</w:p></w:tc>"
+                )
+            xml.append("</w:tr>")
+        xml.append("</w:tbl>")
+        self.doc._body._element._insert_tbl(parse_xml("".join(xml)))
         self.last_body_par = None
+
+    def _cell_runs(self, cell: _Cell) -> str:
+        """Runs of one cell as XML: bold/italic, line breaks, and the 확인 필요 marker style."""
+        marker_style = self._style_id(MARKER_STYLE)
+        runs: list[list] = []  # [text, bold, italic, marker] or None for a line break
+        in_marker, first = False, True
+        for text, bold, italic in cell.segments:
+            if text == "\n":
+                runs.append(None)
+                first = True
+                continue
+            if first:
+                text = text.lstrip()
+                first = not text
+            bold = bold or cell.header
+            while text:
+                if not in_marker:
+                    i = text.find(MARKER_OPEN)
+                    if i < 0:
+                        runs.append([text, bold, italic, False])
+                        break
+                    if i:
+                        runs.append([text[:i], bold, italic, False])
+                    in_marker, text = True, text[i:]
+                else:
+                    j = text.find("]")
+                    if j < 0:
+                        runs.append([text, bold, italic, True])
+                        break
+                    runs.append([text[: j + 1], bold, italic, True])
+                    in_marker, text = False, text[j + 1:]
+        if runs and runs[-1] is not None:
+            runs[-1][0] = runs[-1][0].rstrip()
+        out = []
+        for run in runs:
+            if run is None:
+                out.append("<w:r><w:br/></w:r>")
+                continue
+            text, bold, italic, marker = run
+            props = (f'<w:rStyle w:val="{marker_style}"/>' if marker and marker_style else "") \
+                + ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+            out.append("<w:r>" + (f"<w:rPr>{props}</w:rPr>" if props else "")
+                       + f'<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r>')
+        return "".join(out)
 
     # ------------------------------------------------------------------ end
     def finish(self):
