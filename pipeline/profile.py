@@ -14,22 +14,14 @@ from pathlib import Path
 
 from pipeline.content import PROJECT_ROOT, Content, read_yaml
 from pipeline.errors import Problem, ProfileError, UnknownCompanyError
+from pipeline.schema_check import document_problems
 from pipeline.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
-from pipeline.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, join_path, load_yaml
+from pipeline.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
 SHARE_TOLERANCE_PCT = 0.5
 
-TYPE_NAMES = {
-    "string": "문자열",
-    "integer": "정수",
-    "number": "숫자",
-    "boolean": "true 또는 false",
-    "object": "하위 항목(키: 값) 묶음",
-    "array": "목록(- 항목)",
-    "null": "빈 값",
-}
 
 
 @dataclass
@@ -103,13 +95,11 @@ def validate_document(document: YamlDocument, filename: str, content: Content) -
     def problem(field: str, message: str) -> Problem:
         return Problem(filename, document.line_of(field), field, message)
 
-    problems = [problem(field, f"키가 두 번 나옵니다 ({line}행). 하나만 남겨 주세요") for field, line in document.duplicates]
+    problems = document_problems(document, filename, _validator(), what="프로필", guide="docs/profile.md",
+                                 pattern_hint=_pattern_hint, note=_note)
     data = document.data
     if not isinstance(data, dict):
-        return problems + [problem("", "프로필은 '키: 값' 형식의 YAML 문서여야 합니다 (docs/profile.md 참고)")]
-    reported: set = set()  # (field, missing key): jsonschema gives one 'required' error per missing key
-    for error in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        problems.append(_schema_problem(error, problem, reported))
+        return problems
     if not problems:
         problems.extend(_cross_checks(data, content, problem))
         return problems
@@ -132,54 +122,6 @@ def _validator():
     return Draft202012Validator(schema)
 
 
-def _field_path(parts) -> str:
-    path = ""
-    for part in parts:
-        path = join_path(path, part)
-    return path
-
-
-def _schema_problem(error, problem, reported: set) -> Problem:
-    field = _field_path(error.absolute_path)
-    kind, expected = error.validator, error.validator_value
-    found = error.instance
-    if kind == "required":
-        missing = [n for n in expected if isinstance(found, dict) and n not in found and (field, n) not in reported]
-        name = missing[0] if missing else "?"
-        reported.add((field, name))
-        return problem(field, f"필수 항목 '{join_path(field, name)}'이(가) 없습니다")
-    if kind == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(str(k) for k in found if k not in allowed) if isinstance(found, dict) else []
-        names = ", ".join(extra)
-        first = join_path(field, extra[0]) if extra else field
-        hint = f" 쓸 수 있는 키: {', '.join(allowed)}" if allowed else ""
-        return problem(first, f"알 수 없는 키 '{names}' (오타인지 확인해 주세요).{hint}")
-    if kind == "type":
-        types = expected if isinstance(expected, list) else [expected]
-        wanted = " 또는 ".join(TYPE_NAMES.get(t, t) for t in types)
-        return problem(field, f"{wanted}이어야 합니다 (지금 값: {_show(found)})")
-    if kind == "enum":
-        options = ", ".join(str(o) for o in expected if o is not None)
-        return problem(field, f"다음 중 하나여야 합니다: {options} (지금 값: {_show(found)})")
-    if kind == "pattern":
-        return problem(field, f"형식이 맞지 않습니다: {_pattern_hint(field)} (지금 값: {_show(found)})")
-    if kind in ("minimum", "exclusiveMinimum"):
-        rel = "이상" if kind == "minimum" else "보다 커야"
-        return problem(field, f"{expected} {rel}이어야 합니다 (지금 값: {_show(found)})".replace("커야이어야", "커야"))
-    if kind in ("maximum", "exclusiveMaximum"):
-        return problem(field, f"{expected:g} 이하여야 합니다 (지금 값: {_show(found)}). 단위를 확인해 주세요")
-    if kind == "minItems":
-        return problem(field, f"항목이 {expected}개 이상 있어야 합니다 (지금 {len(found)}개)")
-    if kind == "maxItems":
-        return problem(field, f"항목이 {expected}개 이하여야 합니다 (지금 {len(found)}개)")
-    if kind == "minLength":
-        return problem(field, "비어 있으면 안 됩니다")
-    if kind == "maxLength":
-        return problem(field, f"{expected}자 이하여야 합니다 (지금 {len(found)}자)")
-    return problem(field, f"값이 올바르지 않습니다: {error.message}")
-
-
 def _pattern_hint(field: str) -> str:
     if field.endswith("hs_code"):
         return "HS 코드는 숫자 4·6·8·10자리 (예: \"7318.15\")"
@@ -192,9 +134,8 @@ def _pattern_hint(field: str) -> str:
     return "소문자 영문·숫자·하이픈 id (예: heat-treatment)"
 
 
-def _show(value) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= 60 else text[:57] + "…"
+def _note(kind: str, field: str) -> str:
+    return ". 단위를 확인해 주세요" if kind in ("maximum", "exclusiveMaximum") else ""
 
 
 def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:

@@ -30,8 +30,15 @@ from pathlib import Path
 import click
 
 from pipeline.content import PROJECT_ROOT, content_root
-from pipeline.errors import ApplicationError, ContentError, PipelineError, Problem, ProfileError
-from pipeline.yamlsafe import YamlDocument, YamlSyntaxError, join_path, load_yaml
+from pipeline.errors import (
+    ApplicationError,
+    ContentError,
+    PipelineError,
+    Problem,
+    ProfileError,
+)
+from pipeline.schema_check import document_problems
+from pipeline.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -236,49 +243,20 @@ def _application_schema(table: dict) -> dict:
     }
 
 
-TYPE_NAMES = {"string": "문자열", "number": "숫자", "integer": "정수", "boolean": "true 또는 false",
-              "object": "하위 항목(키: 값) 묶음", "array": "목록(- 항목)", "null": "빈 값(null)"}
+def _pattern_hint(field: str) -> str:
+    if field == "applied_at":
+        return "접수 시각은 \"YYYY-MM-DD HH:MM\" (예: \"2025-08-19 10:30\")"
+    return "날짜는 \"YYYY-MM-DD\" (예: \"2025-08-25\")"
 
 
-def _show(value) -> str:
-    text = f"'{value}'" if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-def _schema_message(error, problem) -> Problem:
-    """One jsonschema error as a Korean Problem (file, line, field)."""
-    fld = ""
-    for part in error.absolute_path:
-        fld = join_path(fld, part)
-    kind, expected, found = error.validator, error.validator_value, error.instance
-    if kind == "required":
-        absent = [n for n in expected if isinstance(found, dict) and n not in found]
-        name = join_path(fld, absent[0] if absent else "?")
-        hint = " (제출하지 않은 증빙은 submitted: false로 적어 주세요)" if fld == "evidence" else ""
-        return problem(fld, f"필수 항목 '{name}'이(가) 없습니다{hint}")
-    if kind == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(str(k) for k in found if k not in allowed) if isinstance(found, dict) else []
-        first = join_path(fld, extra[0]) if extra else fld
-        return problem(first, f"알 수 없는 키 '{', '.join(extra)}' (오타인지 확인해 주세요). 쓸 수 있는 키: {', '.join(allowed)}")
-    if kind == "type":
-        types = expected if isinstance(expected, list) else [expected]
-        return problem(fld, f"{' 또는 '.join(TYPE_NAMES.get(t, t) for t in types)}이어야 합니다 (지금 값: {_show(found)})")
-    if kind == "enum":
-        return problem(fld, f"다음 중 하나여야 합니다: {', '.join(map(str, expected))} (지금 값: {_show(found)})")
-    if kind == "pattern":
-        wanted = "접수 시각은 \"YYYY-MM-DD HH:MM\" (예: \"2025-08-19 10:30\")" if fld == "applied_at" \
-            else "날짜는 \"YYYY-MM-DD\" (예: \"2025-08-25\")"
-        return problem(fld, f"형식이 맞지 않습니다: {wanted} (지금 값: {_show(found)})")
-    if kind == "minimum":
-        return problem(fld, f"{expected} 이상이어야 합니다 (지금 값: {_show(found)})")
-    if kind == "maximum":
-        return problem(fld, f"배점 {expected} 이하여야 합니다 (지금 값: {_show(found)})")
-    if kind == "minItems":
-        return problem(fld, f"항목이 {expected}개 이상 있어야 합니다 (평가위원 점수 1건 이상)")
-    if kind == "minLength":
-        return problem(fld, "비어 있으면 안 됩니다")
-    return problem(fld, f"값이 올바르지 않습니다: {error.message}")
+def _note(kind: str, field: str) -> str:
+    if kind == "required" and field == "evidence":
+        return " (제출하지 않은 증빙은 submitted: false로 적어 주세요)"
+    if kind == "maximum" and ".scores." in field:
+        return " (배점 상한)"
+    if kind == "minItems" and field == "evaluations":
+        return " (평가위원 점수 1건 이상)"
+    return ""
 
 
 def _parse_time(text: str) -> dt.datetime | None:
@@ -294,15 +272,11 @@ def _check_application(doc: YamlDocument, filename: str, table: dict) -> list[Pr
     def problem(fld: str, message: str) -> Problem:
         return Problem(filename, doc.line_of(fld), fld, message)
 
-    problems = [problem(f, f"키가 두 번 나옵니다 ({line}행). 하나만 남겨 주세요") for f, line in doc.duplicates]
-    data = doc.data
-    if not isinstance(data, dict):
-        return problems + [problem("", "신청서는 '키: 값' 형식의 YAML 문서여야 합니다 (docs/selection.md 참고)")]
-    validator = Draft202012Validator(_application_schema(table))
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    problems.extend(_schema_message(e, problem) for e in errors)
+    problems = document_problems(doc, filename, Draft202012Validator(_application_schema(table)), what="신청서",
+                                 guide="docs/selection.md", pattern_hint=_pattern_hint, note=_note)
     if problems:
         return problems
+    data = doc.data
     if _parse_time(data["applied_at"]) is None:
         problems.append(problem("applied_at", f"없는 날짜·시각입니다: '{data['applied_at']}'"))
     for item_id, ev in data["evidence"].items():
@@ -838,8 +812,8 @@ def evaluate(slots: int | None = None, table: str | int | Path | None = None) ->
 
 def run_selection(slots: int | None = None, table: str | int | Path | None = None, echo: bool = True) -> Selection:
     """Rank all applicants, select the top `slots`, write the 평가표 (.docx) and the CSV."""
-    from pipeline.render import template_path
     from pipeline.atomic import write_atomic
+    from pipeline.render import template_path
     from pipeline.render.docx import render_docx_bytes
 
     data, slots, results = evaluate(slots, table)

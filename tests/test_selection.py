@@ -326,7 +326,7 @@ def test_bad_application_exits_2_with_file_line_field_and_writes_nothing(apps_di
     assert result.exit_code == 2
     line = _line_of(bolt, "needs: 12")
     assert f"jinju-bolt.yaml:{line} [evaluations[0].scores.needs]" in result.output
-    assert "배점 10 이하" in result.output
+    assert "10 이하여야 합니다" in result.output and "배점 상한" in result.output
     assert not (tmp_path / "out").exists()
 
 
