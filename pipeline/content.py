@@ -140,13 +140,6 @@ class Content:
             raise ContentError(f"{folder}: 지원사업 카탈로그가 비어 있습니다")
         return catalog
 
-    def section_text(self, relative: str) -> str:
-        path = self.root / "sections" / relative
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ContentError(f"{path}: 섹션 텍스트 파일이 없습니다") from None
-
     def fingerprint_files(self) -> list[Path]:
         return sorted(p for p in self.root.rglob("*") if p.is_file())
 

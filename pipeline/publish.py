@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from pipeline.atomic import write_atomic
 from pipeline.build import context_json
 from pipeline.content import PROJECT_ROOT, get_content
@@ -128,7 +126,3 @@ def page_counts_of(documents: dict[str, bytes]) -> dict[str, int]:
             paths.append(path)
         pdfs = convert_to_pdf(paths, Path(tmp) / "pdf")
         return {pdf.stem: count_pages(pdf) for pdf in pdfs}
-
-
-def dump_yaml(data) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -28,7 +28,7 @@ class FactorChoice:
             "grid_factor_id": self.grid_id,
             "grid_factor_tco2e_per_mwh": self.grid["value"],
             "grid_factor_basis": self.grid.get("basis"),
-            "grid_factor_source": _cite(self.grid.get("source")),
+            "grid_factor_source": cite(self.grid.get("source")),
             "energy_conversion": self.energy_conversion,
             "gwp_set": self.gwp_id,
             "gwp_name": self.gwp.get("name", self.gwp_id),
@@ -87,7 +87,7 @@ def revision_with_value(records: dict, preferred: str, key: str) -> tuple[str, d
     raise CalculationError(f"'{key}' 값이 있는 개정판이 없습니다 (요청: {preferred})")
 
 
-def _cite(source) -> str | None:
+def cite(source) -> str | None:
     if not source:
         return None
     if isinstance(source, str):
@@ -95,5 +95,3 @@ def _cite(source) -> str | None:
     parts = [source.get("publisher"), source.get("document"), source.get("table")]
     return ", ".join(str(p) for p in parts if p)
 
-
-cite = _cite

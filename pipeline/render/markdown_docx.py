@@ -148,7 +148,6 @@ class _Builder(HTMLParser):
         self.link_text = ""
         self.table: list[list[_Cell]] | None = None
         self.cell: _Cell | None = None
-        self.figure_count = 0
         self._styles: dict = {}
 
     def _style_id(self, name: str):
@@ -392,7 +391,6 @@ class _Builder(HTMLParser):
             cap = self._new_par("Caption")
             self._emit(cap, caption, False, False)
             self._close_par()
-        self.figure_count += 1
 
     # ------------------------------------------------------------------ tables
     def _table_start(self, tag, attrs):

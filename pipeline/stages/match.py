@@ -12,9 +12,6 @@ import datetime
 from pipeline.content import Content
 from pipeline.missing import Missing
 
-TYPE_ORDER = ["설비", "R&D", "사업화", "컨설팅/바우처", "융자", "보증"]
-
-
 def match(context: dict, content: Content, today: datetime.date | None = None) -> dict:
     today = today or datetime.date.today()
     method = content.matching_method

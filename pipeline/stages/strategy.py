@@ -113,17 +113,6 @@ def _goals(company, d, measures, end_year, method) -> list[dict]:
     return goals
 
 
-def _resolve(context_d: dict, path: str | None):
-    if not path:
-        return None
-    node = {"diagnosis": context_d}
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node if isinstance(node, (int, float)) else None
-
-
 def _kpis(company, d, measures, ptype, end_year, content, missing, method) -> list[dict]:
     flags = {
         "cbam_covered": d["cbam"]["covered"],
