@@ -68,3 +68,14 @@ def test_cost_projection_follows_the_phase_out_and_deducts_korean_price():
     assert paid[-1]["cost_eur"] == pytest.approx(200 * 80 - 200 * 10)
     upper = cost_projection(2.0, 0.5, "direct_indirect", 100, None, cbam, 0)
     assert upper[0]["upper_bound"] and upper[0]["certificates_per_t"] == pytest.approx(2.5)
+
+
+def test_proposed_2028_extension_is_unknown_until_its_list_is_in_content():
+    from pipeline.calc.cbam import proposed_extension, proposed_extension_watch
+
+    assert proposed_extension("8481.80", {"proposed_extension": {"prefixes": []}}) is None
+    assert proposed_extension("8481.80", {"proposed_extension": {"prefixes": ["8481"]}}) is True
+    assert proposed_extension("8483.40", {"proposed_extension": {"prefixes": ["8481"]}}) is False
+    assert proposed_extension_watch("8481.80", {"proposed_extension": {"screening_prefixes": ["84"]}})
+    if not (CBAM.get("proposed_extension") or {}).get("prefixes"):
+        assert proposed_extension("8481.80", CBAM) is None   # never "not covered" on a list we do not have

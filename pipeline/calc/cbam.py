@@ -62,10 +62,20 @@ def classify(code: str, cbam: dict) -> dict:
             "emissions_scope": None, "rule": None, "reason": "Annex I 목록에 없음"}
 
 
-def proposed_extension(code: str, cbam: dict) -> bool:
+def proposed_extension(code: str, cbam: dict) -> bool | None:
+    """On the Commission's proposed 2028 downstream list? None while that list is not in content."""
     digits = normalise_code(code)
-    ext = cbam.get("proposed_extension") or {}
-    return any(digits.startswith(normalise_code(p)) for p in ext.get("prefixes", []) or [])
+    prefixes = (cbam.get("proposed_extension") or {}).get("prefixes") or []
+    if not prefixes:
+        return None
+    return any(digits.startswith(normalise_code(p)) for p in prefixes)
+
+
+def proposed_extension_watch(code: str, cbam: dict) -> bool:
+    """On the unverified chapter-level watch list kept until the proposal's CN list is known."""
+    digits = normalise_code(code)
+    prefixes = (cbam.get("proposed_extension") or {}).get("screening_prefixes") or []
+    return any(digits.startswith(normalise_code(p)) for p in prefixes)
 
 
 def cost_projection(see_direct: float, see_indirect: float | None, emissions_scope: str, tonnes: float,

@@ -100,6 +100,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
             "emissions_scope": verdict["emissions_scope"],
             "reason": verdict["reason"],
             "proposed_extension": cbam_rules.proposed_extension(product["hs_code"], rules),
+            "proposed_extension_watch": cbam_rules.proposed_extension_watch(product["hs_code"], rules),
             "output_t": product_output_tonnes(product),
         }
         if verdict["covered"] is None:
@@ -142,6 +143,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
         "parameters": cbam_rules.parameters_used(rules),
         "phase_out": (rules.get("free_allocation_phase_out") or {}).get("values", {}),
         "proposed_extension_any": any(p["proposed_extension"] for p in products),
+        "proposed_extension_list_known": bool((rules.get("proposed_extension") or {}).get("prefixes")),
         "proposed_extension_note": (rules.get("proposed_extension") or {}).get("description_ko"),
     }
 
@@ -249,7 +251,10 @@ def _findings(company: dict, d: dict) -> list[str]:
         names = ", ".join(f"{p['name']}(HS {p['hs_code']})" for p in covered)
         out.append(f"EU CBAM 대상 제품: {names}. EU 고객사는 2026년부터 실제 내재배출량 또는 기본값으로 인증서를 구매해야 합니다.")
     else:
-        out.append("현재 생산 제품은 EU CBAM 부속서 I 대상이 아닙니다" + (" (단, 2028년 하류제품 확대 제안에 해당 가능)." if d["cbam"]["proposed_extension_any"] else "."))
+        watch = any(p["proposed_extension_watch"] for p in d["cbam"]["products"])
+        out.append("현재 생산 제품은 EU CBAM 부속서 I 대상이 아닙니다"
+                   + (" (단, 2028년 하류제품 확대 제안에 해당 가능)." if d["cbam"]["proposed_extension_any"]
+                      else " (2028년 하류제품 확대 제안의 주의 품목군에 속해 제안 확정 여부를 지켜봐야 합니다)." if watch else "."))
     re = d["re100"]
     if re.get("share_pct") is not None:
         out.append(f"재생에너지 사용 비중은 {re['share_pct']:.1f}%입니다.")
