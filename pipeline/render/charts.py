@@ -191,6 +191,9 @@ def _check(labels: Sequence[str], values: Sequence, what: str) -> list[float | N
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
+    # tight_layout leaves a placeholder layout engine behind, which makes savefig lay the
+    # figure out once more before drawing (≈ 0.03 s a chart); the margins are already set.
+    fig.set_layout_engine(None)
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
     return buf.getvalue()
 
