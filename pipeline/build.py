@@ -31,7 +31,7 @@ def build_context(company: str, content: Content | None = None, program_id: str 
 
 
 def public_context(context: dict) -> dict:
-    """The JSON contract: everything but the documents' bodies and images."""
+    """The JSON contract: everything but the documents' bodies and chart specs."""
     public = {k: v for k, v in context.items() if k != "documents"}
     if "documents" in context:
         public["documents"] = {k: {"title": d["title"], "missing": d["missing"]} for k, d in context["documents"].items()}

@@ -67,10 +67,13 @@ def context(company: str, program_id: str | None) -> None:
 @click.option("--page-count/--no-page-count", default=True, help="LibreOffice가 있으면 쪽수를 셈 (기본: 셈)")
 def plan(company: str, program_id, author, note, force: bool, page_count: bool) -> None:
     """진단 → 매칭 → 전략 → 초안: 세 Word 문서를 만들고 리비전으로 저장."""
-    _plan_one(company, program_id, author, note, force, page_count)
+    # One company at a time here: the other CPU can draw the charts meanwhile. (`all` keeps
+    # every CPU busy with companies, so it draws in-process.)
+    _plan_one(company, program_id, author, note, force, page_count, background_charts=True)
 
 
-def _plan_one(company, program_id=None, author=None, note=None, force=False, page_count=True, quiet=False):
+def _plan_one(company, program_id=None, author=None, note=None, force=False, page_count=True, quiet=False,
+              background_charts=False):
     from pipeline.build import build_context
     from pipeline.feedback_store import guard_final, items_resolved_by
     from pipeline.publish import publish
@@ -81,7 +84,8 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
     guard_final(resolve_profile_path(company)[0], force)  # before any work: a final version is final
     profile, ctx = build_context(company, program_id=program_id)
     count = page_count and libreoffice_path() is not None
-    result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx), count_pages=count)
+    result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx),
+                     count_pages=count, background_charts=background_charts)
     if quiet:
         return result, ctx
     click.echo(f"{result.company_id}: 리비전 r{result.revision:03d} 저장 → {result.revision_dir}")

@@ -10,7 +10,7 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              its charts with matplotlib (the first plan of a company); "warm": a re-plan whose charts
              did not change reads them from the chart cache (pipeline/render/charts.py).
 (b) floor    the bare docxtpl render + save of the same three templates from the same final context
-             (charts already rendered): the context is built once in this process, then only
+             (charts already rendered, read from the chart cache): the context is built once in this process, then only
              `pipeline.publish.render_all` + writing the three files is timed (warm, in-process).
 (b') floor+  the same render + save in a fresh process (interpreter start and docxtpl/python-docx
              imports included, context unpickled): the floor a command line run can reach.
@@ -126,17 +126,17 @@ def floor_child(pickled: str, outdir: str) -> None:
 
 def floor(company: str, work: Path, runs: int) -> tuple[dict, dict]:
     sys.path.insert(0, str(ROOT))
-    os.environ.update(_env(work))
+    os.environ.update(_env(work, cache=True))  # the warm-up call draws the charts; timed calls read them
     from pipeline.build import build_context
     from pipeline.publish import render_all
 
-    _profile, context = build_context(company)  # charts rendered once, here
+    _profile, context = build_context(company)
     target = work / "floor" / company
     in_process = median_in_process(lambda: write_documents(render_all(context), target), runs)
     pickled = work / f"{company}.context.pickle"
     pickled.write_bytes(pickle.dumps({"documents": context["documents"]}))
     child = time_command([PY, str(Path(__file__).resolve()), "--floor-child", str(pickled), str(target)],
-                         _env(work), runs, work)
+                         _env(work, cache=True), runs, work)
     return in_process, child
 
 

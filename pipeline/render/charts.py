@@ -1,19 +1,22 @@
 """Charts as PNG bytes with Korean labels (matplotlib, Agg backend, imported lazily).
 
-    bar_chart(labels, values, title, unit)
-    stacked_or_pie_chart(labels, values, title, unit)   # shares: pie (≤ 6 parts) or horizontal bars
-    monthly_chart(values_12, title, unit)                # 1월..12월 bars + average line
+A chart is a spec (plain data, made by the draft stage with bar_spec / shares_spec /
+monthly_spec); rendering turns specs into PNGs:
+
+    chart_png(spec)                         # one chart, cached, drawn in this process
+    with ChartSet(specs, background=True) as charts:
+        charts.png(name)                    # many charts; uncached ones drawn in a worker process
+    bar_chart / stacked_or_pie_chart / monthly_chart(...)   # chart_png of the matching spec
 
 The font is the NanumGothic TTF shipped inside the ``koreanize_matplotlib`` package (located
 without importing it: importing it changes global rcParams), falling back to a system
 NanumGothic (fonts-nanum). Output is deterministic: fixed size and dpi, no PNG metadata.
 
 Because the output is deterministic, each chart is cached as a PNG file named by the SHA-256 of
-everything it depends on (chart function and arguments, this module's source, the matplotlib
-version, the font files). A re-run whose charts did not change never imports matplotlib (about
-half of a `plan` run's time). Cache folder: $CARBON_CACHE_DIR/charts (default
-~/.cache/jinju-carbon/charts); CARBON_CHART_CACHE=off disables it. Best effort: a cache that
-cannot be read or written is ignored.
+everything it depends on (the spec, this module's source, the matplotlib version, the font
+files). A re-run whose charts did not change never imports matplotlib (about half of a `plan`
+run's time). Cache folder: $CARBON_CACHE_DIR/charts (default ~/.cache/jinju-carbon/charts);
+CARBON_CHART_CACHE=off disables it. Best effort: a cache that cannot be read or written is ignored.
 """
 from __future__ import annotations
 
@@ -89,7 +92,7 @@ def _cache_dir() -> Path | None:
 
 @functools.lru_cache(maxsize=1)
 def _environment_key() -> str:
-    """What the PNG depends on besides the arguments: code, matplotlib version, font files.
+    """What the PNG depends on besides the spec: code, matplotlib version, font files.
 
     matplotlib is located, not imported (importing it is what the cache saves)."""
     spec = importlib.util.find_spec("matplotlib")
@@ -102,38 +105,40 @@ def _environment_key() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _cached(chart):
-    """Return the cached PNG of `chart(*args)` when present; draw and store it otherwise."""
+def _cache_path(spec: dict) -> Path | None:
+    try:
+        folder = _cache_dir()
+        if folder is None:
+            return None
+        call = json.dumps(spec, ensure_ascii=False, sort_keys=True, default=repr)
+        key = hashlib.sha256(f"{_environment_key()}\n{call}".encode()).hexdigest()
+        return folder / key[:2] / f"{key}.png"
+    except (OSError, RuntimeError, TypeError, ValueError):
+        return None
 
-    @functools.wraps(chart)
-    def wrapper(*args, **kwargs):
-        try:
-            folder = _cache_dir()
-            call = json.dumps([chart.__name__, args, kwargs], ensure_ascii=False, sort_keys=True, default=repr)
-            key = hashlib.sha256(f"{_environment_key()}\n{call}".encode()).hexdigest()
-            path = folder / key[:2] / f"{key}.png" if folder is not None else None
-        except (OSError, RuntimeError, TypeError, ValueError):
-            path = None
-        if path is not None and path.is_file():
-            try:
-                return path.read_bytes()
-            except OSError:
-                pass
-        png = chart(*args, **kwargs)  # errors (RenderError) are never cached
-        if path is not None:
-            tmp = None
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(png)
-                os.replace(tmp, path)  # atomic: parallel runs never see half a PNG
-            except OSError:
-                if tmp:
-                    Path(tmp).unlink(missing_ok=True)
-        return png
 
-    return wrapper
+def _read_cache(path: Path | None) -> bytes | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _write_cache(path: Path | None, png: bytes) -> None:
+    if path is None:
+        return
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(png)
+        os.replace(tmp, path)  # atomic: parallel runs never see half a PNG
+    except OSError:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _subplots(figsize):
@@ -205,8 +210,7 @@ def _wrap(label: str, width: int = 8) -> str:
     return "\n".join(label[i:i + width] for i in range(0, len(label), width))
 
 
-@_cached
-def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
+def _draw_bar(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
     """Vertical bars with value labels; the y axis is labelled with the unit."""
     vals = _check(labels, values, title)
     import matplotlib
@@ -229,8 +233,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: 
         return _png(fig)
 
 
-@_cached
-def stacked_or_pie_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
+def _draw_shares(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
     """Shares of a total: a pie for ≤ 6 non-negative parts, otherwise horizontal bars (%)."""
     vals = [v or 0.0 for v in _check(labels, values, title)]
     total = sum(vals)
@@ -268,12 +271,9 @@ def stacked_or_pie_chart(labels: Sequence[str], values: Sequence[float], title: 
         return _png(fig)
 
 
-@_cached
-def monthly_chart(values_12: Sequence[float | None], title: str, unit: str) -> bytes:
+def _draw_monthly(values: Sequence[float | None], title: str, unit: str) -> bytes:
     """Twelve monthly bars (1월..12월; None = no data) with a dashed average line."""
-    if len(values_12) != 12:
-        raise RenderError(f"{title}: 월별 값은 12개여야 합니다 (받은 값 {len(values_12)}개)")
-    vals = _check(MONTHS, values_12, title)
+    vals = _check(MONTHS, values, title)
     present = [v for v in vals if v is not None]
     import matplotlib
 
@@ -299,3 +299,193 @@ def monthly_chart(values_12: Sequence[float | None], title: str, unit: str) -> b
         ax.grid(axis="y", color="#D9D9D9", linewidth=0.6)
         ax.set_axisbelow(True)
         return _png(fig)
+
+
+# ----------------------------------------------------------------------------- specs
+# A chart is described by a spec, plain data the draft stage puts into the context:
+#   {"kind": "bar" | "shares" | "monthly", "labels": [...], "values": [...], "title": ..., "unit": ...}
+# ("monthly" has no labels: its twelve values are 1월..12월).
+_DRAW = {"bar": _draw_bar, "shares": _draw_shares, "monthly": _draw_monthly}
+
+
+def bar_spec(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> dict:
+    """Vertical bars with value labels; the y axis is labelled with the unit."""
+    return {"kind": "bar", "labels": [str(x) for x in labels], "values": list(values), "title": title, "unit": unit}
+
+
+def shares_spec(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> dict:
+    """Shares of a total: a pie for ≤ 6 non-negative parts, otherwise horizontal bars (%)."""
+    return {"kind": "shares", "labels": [str(x) for x in labels], "values": list(values), "title": title, "unit": unit}
+
+
+def monthly_spec(values_12: Sequence[float | None], title: str, unit: str) -> dict:
+    """Twelve monthly bars (None = no data) with a dashed average line."""
+    return {"kind": "monthly", "values": list(values_12), "title": title, "unit": unit}
+
+
+def check_spec(spec: dict) -> None:
+    """Refuse a spec that cannot be drawn (RenderError), without importing matplotlib."""
+    kind, title = spec.get("kind"), spec.get("title", "차트")
+    if kind not in _DRAW:
+        raise RenderError(f"{title}: 알 수 없는 차트 종류 {kind!r} (가능: {', '.join(_DRAW)})")
+    if kind == "monthly":
+        if len(spec["values"]) != 12:
+            raise RenderError(f"{title}: 월별 값은 12개여야 합니다 (받은 값 {len(spec['values'])}개)")
+        _check(MONTHS, spec["values"], title)
+    else:
+        _check(spec["labels"], spec["values"], title)
+
+
+def _draw(spec: dict) -> bytes:
+    args = {k: v for k, v in spec.items() if k != "kind"}
+    return _DRAW[spec["kind"]](**args)
+
+
+def chart_png(spec: dict) -> bytes:
+    """The PNG of one spec, from the cache or drawn in this process (and then cached)."""
+    check_spec(spec)
+    path = _cache_path(spec)
+    png = _read_cache(path)
+    if png is None:
+        png = _draw(spec)  # errors are never cached
+        _write_cache(path, png)
+    return png
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> bytes:
+    return chart_png(bar_spec(labels, values, title, unit))
+
+
+def stacked_or_pie_chart(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> bytes:
+    return chart_png(shares_spec(labels, values, title, unit))
+
+
+def monthly_chart(values_12: Sequence[float | None], title: str, unit: str) -> bytes:
+    return chart_png(monthly_spec(values_12, title, unit))
+
+
+# ----------------------------------------------------------------------------- many charts
+class ChartSet:
+    """The PNGs of named specs, for one render.
+
+    Cached charts are read at once. The others are drawn in this process when first asked for,
+    or, with ``background=True``, all in one forked worker process started here: matplotlib's
+    import (≈ 0.4 s) and the drawing then overlap the rendering of the documents that need fewer
+    charts (ask for the specs in the order the documents need them). The worker is an
+    optimisation only: if it fails or dies, the chart is drawn here, and a spec that cannot be
+    drawn raises the same RenderError either way. Use as a context manager (stops the worker).
+    """
+
+    def __init__(self, specs: dict[str, dict], background: bool = False):
+        for spec in specs.values():
+            check_spec(spec)
+        self._specs = specs
+        self._paths = {name: _cache_path(spec) for name, spec in specs.items()}
+        self._ready: dict[str, bytes] = {}
+        for name, path in self._paths.items():
+            png = _read_cache(path)
+            if png is not None:
+                self._ready[name] = png
+        to_draw = [(name, spec) for name, spec in specs.items() if name not in self._ready]
+        self._worker = _Worker.start(to_draw) if background and to_draw else None
+
+    def png(self, name: str) -> bytes:
+        if name not in self._ready:
+            png = self._worker.result(name) if self._worker is not None else None
+            if png is None:
+                png = _draw(self._specs[name])
+            _write_cache(self._paths[name], png)
+            self._ready[name] = png
+        return self._ready[name]
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+    def __enter__(self) -> "ChartSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Worker:
+    """A forked process that draws a list of specs and sends each PNG back as it is done.
+
+    A reader thread here collects the PNGs at once, so the worker never waits on a full pipe.
+    Each side closes its copy of the other's pipe end: if this process dies, the worker's next
+    send fails and it exits (no orphan keeps running); if the worker dies, `result` returns None.
+    """
+
+    def __init__(self, process, reader):
+        import threading
+
+        self._process, self._reader = process, reader
+        self._results: dict[str, bytes | None] = {}
+        self._finished = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._collect, name="chart-results", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, jobs: list[tuple[str, dict]]) -> "_Worker | None":
+        """Start the worker; None where fork is unavailable or not allowed (then draw in-process)."""
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+            return None
+        context = multiprocessing.get_context("fork")
+        try:
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(jobs, reader, writer), name="chart-worker", daemon=True)
+            process.start()
+        except OSError:  # no process to spare: draw here
+            return None
+        writer.close()
+        return cls(process, reader)
+
+    def _collect(self) -> None:
+        try:
+            while True:
+                name, png = self._reader.recv()
+                with self._changed:
+                    self._results[name] = png
+                    self._changed.notify_all()
+        except (EOFError, OSError):  # the worker is done (or died)
+            pass
+        finally:
+            with self._changed:
+                self._finished = True
+                self._changed.notify_all()
+
+    def result(self, name: str) -> bytes | None:
+        """The worker's PNG for `name`, waiting for it; None if the worker could not draw it."""
+        with self._changed:
+            self._changed.wait_for(lambda: name in self._results or self._finished)
+            return self._results.get(name)
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()  # only on an early exit (an error elsewhere): its PNGs are not needed
+        self._process.join()
+        self._thread.join()
+        self._reader.close()
+
+
+def _serve(jobs: list[tuple[str, dict]], reader, writer) -> None:
+    """Worker process: draw each spec in order and send (name, PNG or None) back."""
+    import signal
+
+    reader.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
+    for name, spec in jobs:
+        try:
+            png = _draw(spec)
+        except Exception:  # the parent draws it again and reports the error properly
+            png = None
+        try:
+            writer.send((name, png))
+        except OSError:  # the parent is gone
+            return
+    writer.close()

@@ -2,7 +2,7 @@
 
 Reads the whole context and the Markdown+Jinja section texts in content/sections/<document>/
 (ordered by each folder's structure.yaml, per program type); adds context["documents"]: for each
-document its template fields, Markdown body and chart images. Text from the profile is escaped
+document its template fields, Markdown body and chart specs (data; rendering draws them). Text from the profile is escaped
 for Markdown; numbers go through filters that print `[확인 필요: …]` when a value is missing.
 """
 from __future__ import annotations
@@ -81,12 +81,12 @@ def make_environment(content: Content) -> jinja2.Environment:
     return env
 
 
-def draft(context: dict, content: Content, charts=None) -> dict:
+def draft(context: dict, content: Content) -> dict:
     env = make_environment(content)
     ptype = context["strategy"]["program_type"]
     today = datetime.date.today()
     company = context["company"]["company"]
-    images = _charts(context) if charts is None else charts
+    charts = _chart_specs(context)
     documents = {}
     for key, title in DOCUMENTS.items():
         structure = content.read(f"sections/{key}/structure.yaml")
@@ -115,7 +115,7 @@ def draft(context: dict, content: Content, charts=None) -> dict:
                 "toc": _toc(body),
             },
             "markdown": _apply_overrides(body, overrides),
-            "images": {k: v for k, v in images.items() if f"(image:{k})" in body},
+            "charts": {k: v for k, v in charts.items() if f"(image:{k})" in body},
             "missing": markers_in(body),
         }
     context["documents"] = documents
@@ -164,7 +164,8 @@ def safe_text_block(text: str) -> str:
     return "\n\n".join(safe_text(p) for p in str(text).split("\n\n"))
 
 
-def _charts(context: dict) -> dict[str, bytes]:
+def _chart_specs(context: dict) -> dict[str, dict]:
+    """The charts the section texts can show (`![캡션](image:KEY)`), as specs for the renderer."""
     from pipeline.render import charts
 
     d = context["diagnosis"]
@@ -175,19 +176,19 @@ def _charts(context: dict) -> dict[str, bytes]:
         labels.append("Scope 3 (스크리닝)")
         values.append(e["scope3_tco2e"])
     out = {
-        "scopes": charts.bar_chart(labels, values, "Scope별 온실가스 배출량", "tCO2e"),
-        "monthly": charts.monthly_chart([v / 1000 for v in d["energy"]["monthly"]["kwh"]], "월별 전력 사용량", "MWh"),
-        "sources": charts.stacked_or_pie_chart([s["name_ko"] for s in d["energy"]["by_source"]],
-                                               [s["toe"] for s in d["energy"]["by_source"]], "에너지원별 사용량", "toe"),
-        "processes": charts.bar_chart([p["name"] for p in d["energy"]["by_process"]],
-                                      [p["toe"] for p in d["energy"]["by_process"]], "공정별 에너지 사용량", "toe"),
+        "scopes": charts.bar_spec(labels, values, "Scope별 온실가스 배출량", "tCO2e"),
+        "monthly": charts.monthly_spec([v / 1000 for v in d["energy"]["monthly"]["kwh"]], "월별 전력 사용량", "MWh"),
+        "sources": charts.shares_spec([s["name_ko"] for s in d["energy"]["by_source"]],
+                                      [s["toe"] for s in d["energy"]["by_source"]], "에너지원별 사용량", "toe"),
+        "processes": charts.bar_spec([p["name"] for p in d["energy"]["by_process"]],
+                                     [p["toe"] for p in d["energy"]["by_process"]], "공정별 에너지 사용량", "toe"),
     }
     # Improvement measures: low end of the saving range (the conservative figure), top 6 by rank.
     ranked = [m for m in d["measures"] if m.get("saving_tco2e")][:6]
     if ranked:
-        out["measures"] = charts.bar_chart([m["name"].split(" (")[0] for m in ranked],
-                                           [m["saving_tco2e"]["low"] for m in ranked],
-                                           "개선 조치별 감축 잠재량 (하한)", "tCO2e/년")
+        out["measures"] = charts.bar_spec([m["name"].split(" (")[0] for m in ranked],
+                                          [m["saving_tco2e"]["low"] for m in ranked],
+                                          "개선 조치별 감축 잠재량 (하한)", "tCO2e/년")
     return out
 
 

@@ -1,0 +1,125 @@
+"""Charts for a render (pipeline.render.charts.ChartSet): cache, background worker, fallbacks.
+
+The background worker is only an optimisation, so every test compares it with drawing in this
+process: same PNG bytes, same errors, and no worker process left behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import RenderError
+from pipeline.render import charts
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = {
+    "scopes": charts.bar_spec(["Scope 1", "Scope 2 (위치)"], [120.5, 300], "Scope별 배출량", "tCO2e"),
+    "monthly": charts.monthly_spec([10, 12, None, 9, 8, 7, 11, 12, 13, 9, 8, 10], "월별 전력", "MWh"),
+    "sources": charts.shares_spec(["전력", "LNG", "경유"], [70, 25, 5], "에너지원별", "toe"),
+}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("CARBON_CHART_CACHE", raising=False)
+    return tmp_path / "charts"
+
+
+def test_background_worker_draws_the_same_pngs_and_fills_the_cache(cache, monkeypatch):
+    monkeypatch.setenv("CARBON_CHART_CACHE", "off")
+    here = {name: charts.chart_png(spec) for name, spec in SPECS.items()}
+    monkeypatch.delenv("CARBON_CHART_CACHE")
+    with charts.ChartSet(SPECS, background=True) as chart_set:
+        assert chart_set._worker is not None, "no worker was started"
+        worker = chart_set._worker._process
+        assert {name: chart_set.png(name) for name in SPECS} == here
+    assert not worker.is_alive()
+    assert len(list(cache.rglob("*.png"))) == len(SPECS)
+
+
+def test_cached_charts_start_no_worker(cache):
+    for spec in SPECS.values():
+        charts.chart_png(spec)
+    with charts.ChartSet(SPECS, background=True) as chart_set:
+        assert chart_set._worker is None
+        assert chart_set.png("sources")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bad_spec_is_refused_before_any_drawing(cache):
+    bad = dict(SPECS, monthly=charts.monthly_spec([1, 2, 3], "월별 전력", "MWh"))
+    with pytest.raises(RenderError, match="12개"):
+        charts.ChartSet(bad, background=True)
+    with pytest.raises(RenderError, match="'LNG'의 값"):
+        charts.ChartSet({"x": charts.bar_spec(["전력", "LNG"], [1, "많음"], "배출량", "t")})
+    with pytest.raises(RenderError, match="차트 종류"):
+        charts.chart_png({"kind": "radar", "title": "?"})
+
+
+def test_a_dying_worker_falls_back_to_drawing_here(cache, monkeypatch):
+    parent = os.getpid()
+    draw = charts._draw
+
+    def dies_in_the_worker(spec):
+        if os.getpid() != parent:
+            os._exit(3)  # killed mid-way, e.g. out of memory
+        return draw(spec)
+
+    monkeypatch.setattr(charts, "_draw", dies_in_the_worker)
+    with charts.ChartSet(SPECS, background=True) as chart_set:
+        pngs = {name: chart_set.png(name) for name in SPECS}
+    monkeypatch.setattr(charts, "_draw", draw)
+    monkeypatch.setenv("CARBON_CHART_CACHE", "off")
+    assert pngs == {name: charts.chart_png(spec) for name, spec in SPECS.items()}
+
+
+def test_an_error_in_the_worker_is_raised_here(cache, monkeypatch):
+    def broken(labels, values, title, unit):
+        raise RenderError(f"{title}: 그릴 수 없음")
+
+    monkeypatch.setitem(charts._DRAW, "bar", broken)  # inherited by the forked worker, too
+    with charts.ChartSet(SPECS, background=True) as chart_set:
+        assert chart_set.png("monthly")[:4] == b"\x89PNG"
+        with pytest.raises(RenderError, match="그릴 수 없음"):
+            chart_set.png("scopes")
+    assert not list(cache.rglob("*.part"))
+
+
+def test_the_worker_does_not_outlive_a_killed_parent(tmp_path):
+    """SIGKILL the process that started the worker: the worker exits by itself (no orphan)."""
+    pid_file = tmp_path / "worker.pid"
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT)!r})
+os.environ["CARBON_CHART_CACHE"] = "off"
+from pipeline.render import charts
+specs = {{f"c{{i}}": charts.bar_spec(["a", "b"], [i, i + 1], f"차트 {{i}}", "t") for i in range(8)}}
+chart_set = charts.ChartSet(specs, background=True)
+open({str(pid_file)!r}, "w").write(str(chart_set._worker._process.pid))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _running(worker):
+        time.sleep(0.1)
+    orphan = _running(worker)
+    if orphan:
+        os.kill(worker, signal.SIGKILL)  # do not leave it behind when the test fails
+    assert not orphan, "the chart worker kept running after its parent was killed"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may not reap orphans)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
