@@ -6,14 +6,16 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 
 (a) plan     `python -m pipeline plan ID --no-page-count` for each sample company: three documents,
              charts, revision stored, no PDF. Wall time of the whole process (interpreter start and
-             imports included), as a user sees it. "cold": the chart cache is off, every run draws
-             its charts with matplotlib (the first plan of a company); "warm": a re-plan whose charts
-             did not change reads them from the chart cache (pipeline/render/charts.py).
-(b) floor    the bare docxtpl render + save of the same three templates from the same final context
-             (charts already rendered, read from the chart cache): the context is built once in this process, then only
-             `pipeline.publish.render_all` + writing the three files is timed (warm, in-process).
-(b') floor+  the same render + save in a fresh process (interpreter start and docxtpl/python-docx
-             imports included, context unpickled): the floor a command line run can reach.
+             imports included), as a user sees it, installed as it ships (chart cache on): the
+             warm-up run draws the charts, the timed runs read them, like every re-plan whose
+             charts did not change. "first plan": the chart cache is off, so every run draws its
+             charts with matplotlib (in a worker process), as the first plan of a company does.
+(b') floor   the bare docxtpl render + save of the same three templates from the same final
+             context, charts pre-rendered (in the chart cache), in a fresh process: interpreter
+             start, docxtpl/python-docx imports, context unpickled, `pipeline.publish.render_all`,
+             three files written. Measured like (a), so a/b′ compares like with like.
+(b) in-proc  the same render + save timed inside this process (warm, no start-up or imports):
+             informative only, since (a) always includes a start-up that (b) leaves out.
 (c) start-up `python -m pipeline --help` against a bare `python -c pass`.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
@@ -200,36 +202,30 @@ def main(argv: list[str] | None = None) -> int:
         results["python_pass_s"], results["help_s"] = start_pass["median"], start_help["median"]
 
         print()
-        print(f"{'':<13} {'(a) plan':>9} {'(a) plan':>9} {'(b)':>7} {'(b′)':>7} {'a/b':>6} {'a/b′':>6} "
-              f"{'a/b′':>6} {'peak MB':>8} {'peak MB':>8}")
-        print(f"{'company':<13} {'cold':>9} {'warm':>9} {'floor':>7} {'floor+':>7} {'cold':>6} {'cold':>6} "
-              f"{'warm':>6} {'cold':>8} {'warm':>8}")
+        print(f"{'':<13} {'(a) plan':>9} {'(a) first':>9} {'(b′)':>7} {'(b)':>7} {'a/b′':>6} {'a/b′':>6} "
+              f"{'a/b':>6} {'peak MB':>8} {'peak MB':>8}")
+        print(f"{'company':<13} {'':>9} {'plan':>9} {'floor':>7} {'in-proc':>7} {'':>6} {'first':>6} "
+              f"{'in-proc':>6} {'':>8} {'first':>8}")
         warm_env = _env(work, cache=True)
         for company in args.companies:
             cmd = [PY, "-m", "pipeline", "plan", company, "--no-page-count"]
-            a = time_command(cmd, env, args.runs, work)
-            peak, peak_how = peak_memory_mb(cmd, env)
-            a_warm = time_command(cmd, warm_env, args.runs, work)  # the warm-up run fills the cache
-            peak_warm, _ = peak_memory_mb(cmd, warm_env)
+            first = time_command(cmd, env, args.runs, work)  # chart cache off: every run draws its charts
+            peak_first, peak_how = peak_memory_mb(cmd, env)
+            a = time_command(cmd, warm_env, args.runs, work)  # as installed: the warm-up run fills the cache
+            peak, _ = peak_memory_mb(cmd, warm_env)
             b, b_proc = floor(company, work, args.runs)
-            row = {"plan_s": a["median"], "plan_warm_s": a_warm["median"], "floor_s": b["median"],
-                   "floor_process_s": b_proc["median"],
-                   "ratio_ab": a["median"] / b["median"], "ratio_ab_process": a["median"] / b_proc["median"],
-                   "ratio_ab_process_warm": a_warm["median"] / b_proc["median"],
-                   "peak_mb": peak, "peak_warm_mb": peak_warm}
+            row = {"plan_s": a["median"], "plan_first_s": first["median"], "floor_process_s": b_proc["median"],
+                   "floor_s": b["median"], "ratio_ab": a["median"] / b_proc["median"],
+                   "ratio_ab_first": first["median"] / b_proc["median"], "ratio_ab_in_process": a["median"] / b["median"],
+                   "peak_mb": peak, "peak_first_mb": peak_first}
             results["companies"][company] = row
-            print(f"{company:<13} {row['plan_s']:>8.3f}s {row['plan_warm_s']:>8.3f}s {row['floor_s']:>6.3f}s "
-                  f"{row['floor_process_s']:>6.3f}s {row['ratio_ab']:>6.2f} {row['ratio_ab_process']:>6.2f} "
-                  f"{row['ratio_ab_process_warm']:>6.2f} {peak:>8.0f} {peak_warm:>8.0f}")
+            print(f"{company:<13} {row['plan_s']:>8.3f}s {row['plan_first_s']:>8.3f}s {row['floor_process_s']:>6.3f}s "
+                  f"{row['floor_s']:>6.3f}s {row['ratio_ab']:>6.2f} {row['ratio_ab_first']:>6.2f} "
+                  f"{row['ratio_ab_in_process']:>6.2f} {peak:>8.0f} {peak_first:>8.0f}")
         results["peak_how"] = peak_how
 
         rows = results["companies"].values()
-        worst_plan = max(r["plan_s"] for r in rows)
-        worst_ratio = max(r["ratio_ab"] for r in rows)
-        worst_ratio_proc = max(r["ratio_ab_process"] for r in rows)
-        worst_ratio_proc_warm = max(r["ratio_ab_process_warm"] for r in rows)
-        worst_plan_warm = max(r["plan_warm_s"] for r in rows)
-        worst_peak = max(r["peak_mb"] for r in rows)
+        worst = {key: max(r[key] for r in rows) for key in next(iter(rows))}
         print()
         print(f"(c) start-up: python -m pipeline --help {start_help['median']:.3f}s, "
               f"python -c pass {start_pass['median']:.3f}s, ratio {start_help['median'] / start_pass['median']:.1f}×, "
@@ -249,16 +245,18 @@ def main(argv: list[str] | None = None) -> int:
               f"(bench itself ≤ 2 processes)")
     print("\ntargets (worst company):")
     checks = [
-        (f"a/b cold (plan vs in-process floor) ≤ {TARGETS['ratio_ab']}", f"{worst_ratio:.2f}",
-         worst_ratio <= TARGETS["ratio_ab"]),
-        (f"a/b′ cold (plan vs process floor) ≤ {TARGETS['ratio_ab']} [informative]", f"{worst_ratio_proc:.2f}",
-         worst_ratio_proc <= TARGETS["ratio_ab"]),
-        (f"a/b′ warm (cached charts vs process floor) ≤ {TARGETS['ratio_ab']} [informative]",
-         f"{worst_ratio_proc_warm:.2f}", worst_ratio_proc_warm <= TARGETS["ratio_ab"]),
+        (f"a/b′ plan vs floor, both whole processes ≤ {TARGETS['ratio_ab']}", f"{worst['ratio_ab']:.2f}",
+         worst["ratio_ab"] <= TARGETS["ratio_ab"]),
+        (f"a/b′ first plan of a company (charts drawn) ≤ {TARGETS['ratio_ab']}", f"{worst['ratio_ab_first']:.2f}",
+         worst["ratio_ab_first"] <= TARGETS["ratio_ab"]),
+        (f"a/b plan vs in-process floor ≤ {TARGETS['ratio_ab']} [informative]", f"{worst['ratio_ab_in_process']:.2f}",
+         worst["ratio_ab_in_process"] <= TARGETS["ratio_ab"]),
         (f"--help ≤ {TARGETS['help_s']} s", f"{start_help['median']:.3f} s", start_help["median"] <= TARGETS["help_s"]),
-        (f"plan cold ≤ {TARGETS['plan_s']} s", f"{worst_plan:.3f} s", worst_plan <= TARGETS["plan_s"]),
-        (f"plan warm ≤ {TARGETS['plan_s']} s", f"{worst_plan_warm:.3f} s", worst_plan_warm <= TARGETS["plan_s"]),
-        (f"peak memory < {TARGETS['peak_mb']:.0f} MB ({peak_how})", f"{worst_peak:.0f} MB", worst_peak < TARGETS["peak_mb"]),
+        (f"plan ≤ {TARGETS['plan_s']} s", f"{worst['plan_s']:.3f} s", worst["plan_s"] <= TARGETS["plan_s"]),
+        (f"first plan (charts drawn) ≤ {TARGETS['plan_s']} s", f"{worst['plan_first_s']:.3f} s",
+         worst["plan_first_s"] <= TARGETS["plan_s"]),
+        (f"peak memory < {TARGETS['peak_mb']:.0f} MB ({peak_how})", f"{max(worst['peak_mb'], worst['peak_first_mb']):.0f} MB",
+         max(worst["peak_mb"], worst["peak_first_mb"]) < TARGETS["peak_mb"]),
     ]
     if "batch" in results:
         checks.append((f"batch speed-up jobs=2/jobs=1 ≥ {TARGETS['speedup']}", f"{results['batch']['speedup']:.2f}×",
