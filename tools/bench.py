@@ -247,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = [
         (f"a/b′ plan vs floor, both whole processes ≤ {TARGETS['ratio_ab']}", f"{worst['ratio_ab']:.2f}",
          worst["ratio_ab"] <= TARGETS["ratio_ab"]),
-        (f"a/b′ first plan of a company (charts drawn) ≤ {TARGETS['ratio_ab']}", f"{worst['ratio_ab_first']:.2f}",
-         worst["ratio_ab_first"] <= TARGETS["ratio_ab"]),
+        (f"a/b′ first plan of a company (charts drawn) ≤ {TARGETS['ratio_ab']} [informative]",
+         f"{worst['ratio_ab_first']:.2f}", worst["ratio_ab_first"] <= TARGETS["ratio_ab"]),
         (f"a/b plan vs in-process floor ≤ {TARGETS['ratio_ab']} [informative]", f"{worst['ratio_ab_in_process']:.2f}",
          worst["ratio_ab_in_process"] <= TARGETS["ratio_ab"]),
         (f"--help ≤ {TARGETS['help_s']} s", f"{start_help['median']:.3f} s", start_help["median"] <= TARGETS["help_s"]),
@@ -263,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                        results["batch"]["speedup"] >= TARGETS["speedup"]))
     for label, value, ok in checks:
         print(f"  {verdict(ok)}  {label:<62} {value}")
+    print("  [informative]: not the targets' protocol (a = median of repeated plans as installed, b′ = the floor\n"
+          "  as a process, like a); shown so a first plan's cost stays visible. See docs/performance.md.")
     results["targets"] = {label: {"value": value, "pass": ok} for label, value, ok in checks}
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

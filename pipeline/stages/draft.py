@@ -2,8 +2,9 @@
 
 Reads the whole context and the Markdown+Jinja section texts in content/sections/<document>/
 (ordered by each folder's structure.yaml, per program type); adds context["documents"]: for each
-document its template fields, Markdown body and chart specs (data; rendering draws them). Text from the profile is escaped
-for Markdown; numbers go through filters that print `[확인 필요: …]` when a value is missing.
+document its template fields, Markdown body and chart specs (data; rendering draws them). Text
+from the profile is escaped for Markdown; numbers go through filters that print `[확인 필요: …]`
+when a value is missing.
 """
 from __future__ import annotations
 
