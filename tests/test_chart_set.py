@@ -44,6 +44,15 @@ def test_background_worker_draws_the_same_pngs_and_fills_the_cache(cache, monkey
     assert len(list(cache.rglob("*.png"))) == len(SPECS)
 
 
+def test_a_damaged_cache_file_is_drawn_again(cache):
+    png = charts.chart_png(SPECS["sources"])
+    (cached,) = cache.rglob("*.png")
+    cached.write_bytes(b"not a png")
+    with charts.ChartSet({"sources": SPECS["sources"]}) as chart_set:
+        assert chart_set.png("sources") == png
+    assert cached.read_bytes() == png
+
+
 def test_cached_charts_start_no_worker(cache):
     for spec in SPECS.values():
         charts.chart_png(spec)

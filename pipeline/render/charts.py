@@ -117,13 +117,18 @@ def _cache_path(spec: dict) -> Path | None:
         return None
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 def _read_cache(path: Path | None) -> bytes | None:
+    """The cached PNG, or None (absent, unreadable, or not a PNG: then it is drawn again)."""
     if path is None or not path.is_file():
         return None
     try:
-        return path.read_bytes()
+        png = path.read_bytes()
     except OSError:
         return None
+    return png if png.startswith(PNG_SIGNATURE) else None
 
 
 def _write_cache(path: Path | None, png: bytes) -> None:
