@@ -194,3 +194,63 @@ def test_due_diligence_reaches_only_customers_the_rules_cover():
     assert reached("1000+", country="PL")["de_lksg"] == []
     assert reached("5000+")["eu_battery_regulation"] == []
     assert reached("5000+", customer_type="배터리 셀 제조")["eu_battery_regulation"]
+
+
+# ----------------------------------------------------------------------------- KPIs
+def test_kpi_baselines_come_from_content(contexts):
+    """Every KPI's baseline_from names a value in every sample's context, and the plan's baselines
+    are exactly those values (true/false as 1/0; no path = 0)."""
+    from pipeline.content import get_content
+    from pipeline.stages.strategy import _baseline
+
+    library = {k["id"]: k for k in get_content().kpis}
+    for company, ctx in contexts.items():
+        for kpi in library.values():
+            _baseline(ctx, kpi["baseline_from"])  # ContentError if the path is not in the context
+        for kpi in ctx["strategy"]["kpis"]:
+            path = library[kpi["id"]]["baseline_from"]
+            value = ctx
+            for part in (path or "").split(".") if path else []:
+                value = value[part]
+            expected = 0.0 if path is None else (None if value is None else float(value))
+            assert kpi["baseline"] == expected, (company, kpi["id"], path)
+
+
+def test_a_broken_baseline_path_is_a_content_error(contexts):
+    from pipeline.errors import ContentError
+    from pipeline.stages.strategy import _baseline
+
+    with pytest.raises(ContentError, match="diagnosis.energy.nope"):
+        _baseline(contexts["jinju-bolt"], "diagnosis.energy.nope")
+
+
+def test_rd_plans_carry_rd_kpis_with_targets_left_to_the_consultant():
+    from pipeline.content import get_content
+
+    rd = sorted(p for p, prog in get_content().programs.items() if prog.get("type") == "R&D")[0]
+    ctx = build_context("jinju-bolt", program_id=rd, with_documents=False)[1]
+    kpis = {k["id"]: k for k in ctx["strategy"]["kpis"]}
+    assert {"rd_patents", "rd_trl"} <= set(kpis)
+    assert kpis["rd_patents"]["target"] is None
+    needs = [m["need"] for m in ctx["missing"]]
+    assert any("overrides.kpi_targets.rd_patents" in n for n in needs)
+
+
+def test_kpis_tied_to_exposure_are_kept_and_reached_ones_dropped(contexts):
+    from pipeline.content import get_content
+
+    limit = get_content().strategy_method["max_kpis"]
+    for company, ctx in contexts.items():
+        kpis = ctx["strategy"]["kpis"]
+        assert 1 <= len(kpis) <= limit, company
+        ids = {k["id"] for k in kpis}
+        if ctx["diagnosis"]["cbam"]["covered"] and ctx["strategy"]["program_type"] in ("설비", "컨설팅/바우처"):
+            assert "cbam_verification_reports" in ids, company
+        for k in kpis:
+            assert not (k["target"] is not None and k["target"] == k["baseline"]), (company, k["id"])
+    from pipeline.stages.strategy import strategy
+
+    assert "iso50001_certification" in {k["id"] for k in contexts["jinju-gear"]["strategy"]["kpis"]}
+    certified = strategy(_with("jinju-gear", lambda p: p.setdefault("certifications", []).append({"name": "ISO 50001"})),
+                         get_content())
+    assert "iso50001_certification" not in {k["id"] for k in certified["strategy"]["kpis"]}

@@ -39,6 +39,9 @@ def assess_readiness(company: dict, content, missing) -> dict:
         "data_management": data_mgmt,
         "metering": readiness.get("metering"),
         "ems": ems_names,
+        # Per certification named in content/readiness.yaml: held or not (KPI baselines read these).
+        "certified": {name: name in ems_names for name in criteria["ems_certification"]["certifications"]},
+        "inventory_verified": None if inventory is None else inventory == "third_party_verified",
         "criteria": rows,
         "points": total,
         "max_points": max_total,

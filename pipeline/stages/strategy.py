@@ -8,7 +8,7 @@ is listed as 확인 필요.
 from __future__ import annotations
 
 from pipeline.content import Content
-from pipeline.errors import PipelineError
+from pipeline.errors import ContentError, PipelineError
 from pipeline.missing import Missing
 
 
@@ -24,7 +24,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     duration = (program.get("support") or {}).get("duration_months") or method["default_duration_months"]
     end_year = start["year"] + (start["month"] - 1 + duration - 1) // 12
     goals = _goals(company, diagnosis, measures, end_year, method)
-    kpis = _kpis(company, diagnosis, measures, ptype, end_year, content, missing, method)
+    kpis = _kpis(context, measures, ptype, end_year, content, missing, method)
     consortium = _consortium(company, program, ptype, content, method)
     budget = _budget(program, measures, company, missing)
     schedule = _schedule(ptype, duration, start, method)
@@ -113,65 +113,99 @@ def _goals(company, d, measures, end_year, method) -> list[dict]:
     return goals
 
 
-def _kpis(company, d, measures, ptype, end_year, content, missing, method) -> list[dict]:
+def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[dict]:
+    """The plan's KPIs from content/kpis.yaml: baselines from each KPI's `baseline_from`, targets
+    from the selected measures and the diagnosis where a rule below derives them, otherwise the
+    consultant's `overrides.kpi_targets` or a 확인 필요 marker."""
+    company, d = context["company"], context["diagnosis"]
     flags = {
         "cbam_covered": d["cbam"]["covered"],
         "re100_demand": bool(d["re100"]["demanded_by"]),
         "has_fuel": bool(d["emissions"]["scope1"]),
         "has_solar_potential": bool(d["re100"]["solar"].get("capacity_kwp")),
     }
-    cut = sum(_low(m["saving_tco2e"]) or 0 for m in measures) or None
-    mwh = sum(_low(m["saving_mwh"]) or 0 for m in measures) or None
-    tj = sum(_low(m["saving_tj"]) or 0 for m in measures)
-    mj_per_toe = d["energy"]["conversion"]["mj_per_toe"]
-    elec_toe = (mwh or 0) * 1000 * d["energy"]["conversion"]["electricity_mj_per_kwh"] / mj_per_toe
-    saved_toe = (elec_toe + tj * 1e6 / mj_per_toe) or None
-    krw = sum(_low(m["saving_krw_million"]) or 0 for m in measures) or None
-    covered = [p for p in d["cbam"]["products"] if p["covered"]]
-    re_target = next((p["target_pct"] for p in d["re100"]["path"] if p["year"] == method["goal_years"]["renewable_milestone"]), None)
-    targets = {
-        "ghg_reduction": (0.0, cut),
-        "energy_saving_toe": (0.0, saved_toe),
-        "energy_saving_mwh": (0.0, mwh),
-        "energy_saving_rate": (0.0, 100 * saved_toe / d["energy"]["total_toe"] if saved_toe else None),
-        "emission_intensity_output": (d["emissions"]["intensity_tco2e_per_t_output"],
-                                      (d["emissions"]["total_tco2e"] - cut) / d["energy"]["output_t"] if cut and d["energy"]["output_t"] else None),
-        "energy_intensity_revenue": (d["energy"]["intensity_toe_per_krw_100m"],
-                                     (d["energy"]["total_toe"] - saved_toe) / (company["company"]["revenue_krw_million"] / 100) if saved_toe else None),
-        "energy_cost_saving": (0.0, krw),
-        "renewable_share": (d["re100"]["share_pct"], re_target),
-        "onsite_pv_capacity": (0.0, d["re100"]["solar"].get("capacity_kwp")),
-        "cbam_verification_reports": (0.0, float(len(covered)) if covered else None),
-        "product_carbon_footprint": (0.0, float(len(covered)) if covered else None),
-        "ghg_inventory_verified": (1.0 if d["readiness"]["inventory"] == "third_party_verified" else 0.0, 1.0),
-        "iso50001_certification": (1.0 if "ISO 50001" in d["readiness"]["ems"] else 0.0, 1.0),
-        "iso14001_certification": (1.0 if "ISO 14001" in d["readiness"]["ems"] else 0.0, 1.0),
-    }
+    derived = _derived_targets(company, d, measures, method)
     kpi_overrides = (company.get("overrides") or {}).get("kpi_targets") or {}
-    chosen = []
+    candidates = []
     for kpi in content.kpis:
         if ptype not in (kpi.get("applies_to_program_types") or []):
             continue
         when = kpi.get("applies_when")
         if when and not flags.get(when):
             continue
-        if kpi["id"] not in targets:
-            continue
-        baseline, target = targets[kpi["id"]]
-        override = kpi_overrides.get(kpi["id"])
-        if override is not None:
-            target = float(override)  # consultant's target, recorded in the profile's overrides
-        if kpi["id"].startswith("iso") and baseline == 1.0:
-            continue  # already certified: not a goal of this project
-        if target is None:
-            missing.add(f"strategy.kpis.{kpi['id']}", f"{kpi['name']} 목표값 산정 근거(설비 기준값·단가)", "성과지표 목표")
-        chosen.append({
+        baseline = _baseline(context, kpi["baseline_from"])
+        target = derived.get(kpi["id"])
+        if kpi_overrides.get(kpi["id"]) is not None:
+            target = float(kpi_overrides[kpi["id"]])  # consultant's target, recorded in the profile's overrides
+        if target is not None and target == baseline:
+            continue  # already reached (e.g. certified): not a goal of this project
+        if kpi["id"] in derived:
+            need = f"{kpi['name']} 목표값 산정 근거(설비 기준값·단가)"
+        else:
+            need = f"{kpi['name']} 목표값 (컨설턴트 설정: overrides.kpi_targets.{kpi['id']})"
+        candidates.append({
             "id": kpi["id"], "name": kpi["name"], "unit": kpi["unit"], "baseline": baseline, "target": target,
+            "target_need": need, "baseline_from": kpi["baseline_from"], "specific": bool(when),
             "target_year": end_year if kpi["id"] != "renewable_share" else method["goal_years"]["renewable_milestone"],
             "formula": kpi.get("formula"), "mv_method": kpi.get("mv_method"), "evidence": kpi.get("evidence") or [],
             "target_rule": kpi.get("target_rule"),
         })
-    return chosen[:8]
+    # Up to max_kpis: first those with a target, the ones tied to this company's exposure (CBAM,
+    # RE100, fuel, solar) before the general ones; then those the consultant still has to set.
+    # Shown in library order.
+    ranked = sorted(candidates, key=lambda k: (k["target"] is None, not k["specific"]))
+    kept = {k["id"] for k in ranked[: method["max_kpis"]]}
+    chosen = [k for k in candidates if k["id"] in kept]
+    for kpi in chosen:
+        if kpi["target"] is None:
+            missing.add(f"strategy.kpis.{kpi['id']}", kpi["target_need"], "성과지표 목표")
+        if kpi["baseline"] is None:
+            missing.add(kpi["baseline_from"], f"{kpi['name']} 기준값", "성과지표 기준값")
+    return chosen
+
+
+def _baseline(context: dict, path: str | None) -> float | None:
+    """A KPI's value before the project: the context value at `path` (true/false count as 1/0).
+    No path: the KPI counts what the project adds (reductions, capacity, reports), so 0."""
+    if path is None:
+        return 0.0
+    value = context
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ContentError(f"content/kpis.yaml: baseline_from '{path}'이(가) 컨텍스트에 없습니다 ('{part}')")
+        value = value[part]
+    if value is None:
+        return None
+    return float(value)  # bool → 1.0 / 0.0
+
+
+def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
+    """Targets the diagnosis and the selected measures determine (low end of the saving ranges)."""
+    cut = sum(_low(m["saving_tco2e"]) or 0 for m in measures) or None
+    mwh = sum(_low(m["saving_mwh"]) or 0 for m in measures) or None
+    tj = sum(_low(m["saving_tj"]) or 0 for m in measures)
+    mj_per_toe = d["energy"]["conversion"]["mj_per_toe"]
+    elec_toe = (mwh or 0) * 1000 * d["energy"]["conversion"]["electricity_mj_per_kwh"] / mj_per_toe
+    saved_toe = (elec_toe + tj * 1e6 / mj_per_toe) or None
+    covered = [p for p in d["cbam"]["products"] if p["covered"]]
+    output_t, revenue = d["energy"]["output_t"], company["company"]["revenue_krw_million"]
+    return {
+        "ghg_reduction": cut,
+        "energy_saving_toe": saved_toe,
+        "energy_saving_mwh": mwh,
+        "energy_saving_rate": 100 * saved_toe / d["energy"]["total_toe"] if saved_toe else None,
+        "emission_intensity_output": (d["emissions"]["total_tco2e"] - cut) / output_t if cut and output_t else None,
+        "energy_intensity_revenue": (d["energy"]["total_toe"] - saved_toe) / (revenue / 100) if saved_toe and revenue else None,
+        "energy_cost_saving": sum(_low(m["saving_krw_million"]) or 0 for m in measures) or None,
+        "renewable_share": next((p["target_pct"] for p in d["re100"]["path"]
+                                 if p["year"] == method["goal_years"]["renewable_milestone"]), None),
+        "onsite_pv_capacity": d["re100"]["solar"].get("capacity_kwp"),
+        "cbam_verification_reports": float(len(covered)) if covered else None,
+        "product_carbon_footprint": float(len(covered)) if covered else None,
+        "ghg_inventory_verified": 1.0,
+        "iso50001_certification": 1.0,
+        "iso14001_certification": 1.0,
+    }
 
 
 def _consortium(company, program, ptype, content, method) -> dict:
