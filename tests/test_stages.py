@@ -254,3 +254,40 @@ def test_kpis_tied_to_exposure_are_kept_and_reached_ones_dropped(contexts):
     certified = strategy(_with("jinju-gear", lambda p: p.setdefault("certifications", []).append({"name": "ISO 50001"})),
                          get_content())
     assert "iso50001_certification" not in {k["id"] for k in certified["strategy"]["kpis"]}
+
+
+# ----------------------------------------------------------------------------- equipment energy source
+def _baseline_tj(ctx, measure_id):
+    return next(m for m in ctx["diagnosis"]["measures"] if m["id"] == measure_id)["baseline_tj"]
+
+
+def _add_furnace(declared):
+    def change(profile):
+        process = next(p for p in profile["processes"] if any(e["type"] == "furnace" for e in p.get("equipment") or []))
+        furnace = {"name": "신규 유도가열로", "type": "furnace", "count": 1, "rated_kw": 5000}
+        if declared:
+            furnace["energy_source"] = "electricity"
+        process["equipment"].append(furnace)
+    return change
+
+
+def test_an_electric_furnace_takes_no_share_of_the_fuel():
+    """Fuel measures split a process's fuel over the equipment that burns it: an electric furnace
+    declared as such changes nothing; left undeclared, it takes its rated-power share."""
+    before = _baseline_tj(_with("jinju-bolt", lambda p: None), "furnace_operation_optimisation")
+    declared = _with("jinju-bolt", _add_furnace(True))
+    assert _baseline_tj(declared, "furnace_operation_optimisation") == pytest.approx(before)
+    fuel_measures = [m for m in declared["diagnosis"]["measures"] if m["energy_source"] == "fuel"]
+    assert fuel_measures and all(not any("신규 유도가열로" in e for e in m["equipment"]) for m in fuel_measures)
+    undeclared = _with("jinju-bolt", _add_furnace(False))
+    assert _baseline_tj(undeclared, "furnace_operation_optimisation") < before
+
+
+def test_sample_measures_stay_on_the_declared_side(contexts):
+    for company, ctx in contexts.items():
+        profile = load_profile(company, get_content()).data
+        declared = {f"{p['name']} · {e['name']}": e.get("energy_source")
+                    for p in profile["processes"] for e in p.get("equipment") or []}
+        for m in ctx["diagnosis"]["measures"]:
+            for target in m["equipment"]:
+                assert declared[target] in (None, m["energy_source"]), (company, m["id"], target)

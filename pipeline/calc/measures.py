@@ -3,6 +3,7 @@
 Equipment energy is estimated from rated kW × hours × the library's load factor; where the library
 has no sourced load factor, the process's energy of that source is split by rated power. Where
 neither works, or the library has no price, the figure stays None and the document shows 확인 필요.
+Equipment that declares its `energy_source` is a target (and takes a share) only on that side.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
                 # `other` is a catch-all: only a measure that names the equipment may claim it.
                 if (keywords or equipment["type"] == "other") and not named:
                     continue
+                if not _runs_on(equipment, source_kind):
+                    continue  # e.g. an electric furnace is no target of burner tuning
                 targets.append((process, equipment))
         if not targets:
             continue
@@ -131,7 +134,7 @@ def _electric_energy(process: dict, equipment: dict, load_factors: dict, site_mw
         mwh = kw * count * hours * lf / 1000.0
         return mwh, f"{equipment['name']}: {kw:g} kW × {count}대 × {hours:,.0f} h × 부하율 {lf} = {mwh:,.0f} MWh"
     share = (process.get("energy_shares_pct") or {}).get("electricity")
-    electric = [e for e in process.get("equipment", []) or [] if e.get("rated_kw")]
+    electric = [e for e in process.get("equipment", []) or [] if e.get("rated_kw") and _runs_on(e, "electricity")]
     total_kw = sum(e["rated_kw"] * (e.get("count") or 1) for e in electric)
     if share is not None and kw and total_kw:
         process_mwh = site_mwh * share / 100.0
@@ -143,6 +146,12 @@ def _electric_energy(process: dict, equipment: dict, load_factors: dict, site_mw
     return None, None
 
 
+def _runs_on(equipment: dict, source_kind: str) -> bool:
+    """Whether equipment can use `source_kind` ('electricity' or 'fuel'); undeclared: either."""
+    declared = equipment.get("energy_source")
+    return declared is None or declared == source_kind
+
+
 def _fuel_energy(process: dict, equipment: dict, fuel_by_id: dict):
     tj = tco2e = 0.0
     parts = []
@@ -150,7 +159,7 @@ def _fuel_energy(process: dict, equipment: dict, fuel_by_id: dict):
     fuels = [f for f in shares if f in fuel_by_id]
     if not fuels:
         return None, None, None
-    burners = [e for e in process.get("equipment", []) or [] if e["type"] == equipment["type"]]
+    burners = [e for e in process.get("equipment", []) or [] if e["type"] == equipment["type"] and _runs_on(e, "fuel")]
     kw_all = sum((e.get("rated_kw") or 0) * (e.get("count") or 1) for e in burners)
     kw = (equipment.get("rated_kw") or 0) * (equipment.get("count") or 1)
     split = kw / kw_all if kw_all and kw else (1.0 / len(burners))
