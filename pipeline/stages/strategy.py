@@ -139,10 +139,8 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
             target = float(kpi_overrides[kpi["id"]])  # consultant's target, recorded in the profile's overrides
         if target is not None and target == baseline:
             continue  # already reached (e.g. certified): not a goal of this project
-        if kpi["id"] in derived:
-            need = f"{kpi['name']} 목표값 산정 근거(설비 기준값·단가)"
-        else:
-            need = f"{kpi['name']} 목표값 (컨설턴트 설정: overrides.kpi_targets.{kpi['id']})"
+        # Derived targets miss data; the others are the consultant's to set (profile overrides).
+        need = f"{kpi['name']} 목표값" + (" 산정 근거(설비 기준값·단가)" if kpi["id"] in derived else "")
         candidates.append({
             "id": kpi["id"], "name": kpi["name"], "unit": kpi["unit"], "baseline": baseline, "target": target,
             "target_need": need, "baseline_from": kpi["baseline_from"], "specific": bool(when),
@@ -158,9 +156,10 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
     chosen = [k for k in candidates if k["id"] in kept]
     for kpi in chosen:
         if kpi["target"] is None:
-            missing.add(f"strategy.kpis.{kpi['id']}", kpi["target_need"], "성과지표 목표")
+            field = f"strategy.kpis.{kpi['id']}" if kpi["id"] in derived else f"overrides.kpi_targets.{kpi['id']}"
+            missing.add(field, kpi["target_need"], "성과지표 목표")
         if kpi["baseline"] is None:
-            missing.add(kpi["baseline_from"], f"{kpi['name']} 기준값", "성과지표 기준값")
+            missing.add(f"strategy.kpis.{kpi['id']}.baseline ({kpi['baseline_from']})", f"{kpi['name']} 기준값", "성과지표 기준값")
     return chosen
 
 
