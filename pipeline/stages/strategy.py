@@ -1,9 +1,10 @@
 """Stage 3 (3차 컨설팅): goals, KPIs, consortium, budget frame and schedule for one program.
 
 Reads the diagnosis and matches, content/kpis.yaml, content/partners.yaml and
-content/strategy.yaml; adds context["strategy"]. Every target is derived from the diagnosis
-(the selected measures' low-end savings, the RE100 path); what cannot be derived stays None and
-is listed as 확인 필요.
+content/strategy.yaml; adds context["strategy"]. KPI baselines come from content/kpis.yaml
+(`baseline_from`); targets are derived from the diagnosis (the selected measures' low-end
+savings, the RE100 path) or set by the consultant (profile `overrides.kpi_targets`); what is
+neither stays None and is listed as 확인 필요.
 """
 from __future__ import annotations
 
