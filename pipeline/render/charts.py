@@ -152,7 +152,7 @@ def _subplots(figsize):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
