@@ -81,8 +81,10 @@ def _message(error, field: str, reported: set, pattern_hint) -> tuple[str, str]:
         return field, f"{expected:g} 이상이어야 합니다 (지금 값: {show(found)})"
     if kind == "exclusiveMinimum":
         return field, f"{expected:g}보다 커야 합니다 (지금 값: {show(found)})"
-    if kind in ("maximum", "exclusiveMaximum"):
+    if kind == "maximum":
         return field, f"{expected:g} 이하여야 합니다 (지금 값: {show(found)})"
+    if kind == "exclusiveMaximum":
+        return field, f"{expected:g}보다 작아야 합니다 (지금 값: {show(found)})"
     if kind == "minItems":
         return field, f"항목이 {expected}개 이상 있어야 합니다 (지금 {len(found)}개)"
     if kind == "maxItems":
