@@ -76,16 +76,26 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
               background_charts=False):
     from pipeline.build import build_context
     from pipeline.feedback_store import guard_final, items_resolved_by
+    from pipeline.profile import resolve_profile_path
     from pipeline.publish import publish
     from pipeline.render.pdf import libreoffice_path
 
-    from pipeline.profile import resolve_profile_path
+    company_id, profile_path = resolve_profile_path(company)
+    guard_final(company_id, force)  # before any work: a final version is final
+    worker = None
+    if background_charts and _charts_likely_drawn(company_id, profile_path):
+        # Start the chart worker now, so matplotlib's import overlaps loading and the stages.
+        from pipeline.render.charts import ChartWorker
 
-    guard_final(resolve_profile_path(company)[0], force)  # before any work: a final version is final
-    profile, ctx = build_context(company, program_id=program_id)
-    count = page_count and libreoffice_path() is not None
-    result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx),
-                     count_pages=count, background_charts=background_charts)
+        worker = ChartWorker.start()
+    try:
+        profile, ctx = build_context(company, program_id=program_id)
+        count = page_count and libreoffice_path() is not None
+        result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx),
+                         count_pages=count, background_charts=background_charts, chart_worker=worker)
+    finally:
+        if worker is not None:
+            worker.stop()
     if quiet:
         return result, ctx
     click.echo(f"{result.company_id}: 리비전 r{result.revision:03d} 저장 → {result.revision_dir}")
@@ -97,6 +107,20 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
         click.echo("쪽수: LibreOffice가 없어 세지 않음")
     _echo_missing(ctx.get("missing", []))
     return result, ctx
+
+
+def _charts_likely_drawn(company_id: str, profile_path) -> bool:
+    """A first plan, or one after the profile changed, most likely draws charts; a re-plan of
+    the same profile finds them in the chart cache (and then imports no matplotlib at all)."""
+    from pipeline.revisions import latest_profile
+
+    stored = latest_profile(company_id)
+    if stored is None:
+        return True
+    try:  # sizes first: the profile is not validated yet and may be huge (load_profile refuses it)
+        return profile_path.stat().st_size != len(stored) or profile_path.read_bytes() != stored
+    except OSError:
+        return False  # load_profile reports an unreadable profile
 
 
 @main.command()

@@ -34,11 +34,12 @@ def out_root() -> Path:
     return Path(os.environ.get("CARBON_OUT_DIR", PROJECT_ROOT / "out"))
 
 
-def render_all(context: dict, background_charts: bool = False) -> dict[str, bytes]:
+def render_all(context: dict, background_charts: bool = False, chart_worker=None) -> dict[str, bytes]:
     """The three .docx as bytes (in DOCUMENT_FILES order), charts drawn from the documents' specs.
 
-    Documents that need fewer charts are rendered first; with `background_charts` the missing
-    charts are drawn meanwhile in a worker process (see render.charts.ChartSet).
+    Documents that need fewer charts are rendered first; with `background_charts` (or a
+    `chart_worker` started earlier) the missing charts are drawn meanwhile in a worker process
+    (see render.charts.ChartSet).
     """
     from pipeline.render import template_path
     from pipeline.render.charts import ChartSet
@@ -48,7 +49,7 @@ def render_all(context: dict, background_charts: bool = False) -> dict[str, byte
     order = sorted(DOCUMENT_FILES, key=lambda key: len(documents[key]["charts"]))
     specs = {name: spec for key in order for name, spec in documents[key]["charts"].items()}
     rendered = {}
-    with ChartSet(specs, background=background_charts) as charts:
+    with ChartSet(specs, background=background_charts, worker=chart_worker) as charts:
         for key in order:
             doc = documents[key]
             images = {name: charts.png(name) for name in doc["charts"]}
@@ -58,8 +59,8 @@ def render_all(context: dict, background_charts: bool = False) -> dict[str, byte
 
 def publish(profile, context: dict, author: str | None = None, note: str | None = None,
             resolves: list[str] | None = None, count_pages: bool = False,
-            background_charts: bool = False) -> Published:
-    documents = render_all(context, background_charts=background_charts)
+            background_charts: bool = False, chart_worker=None) -> Published:
+    documents = render_all(context, background_charts=background_charts, chart_worker=chart_worker)
     pages = page_counts_of(documents) if count_pages else {}
     files = dict(documents)
     files["context.json"] = context_json(context).encode("utf-8")

@@ -48,6 +48,17 @@ def revision_path(company_id: str, number: int, root: Path | None = None) -> Pat
     return path
 
 
+def latest_profile(company_id: str, root: Path | None = None) -> bytes | None:
+    """The profile.yaml stored with the company's newest revision; None before the first one."""
+    numbers = revision_numbers(company_id, root)
+    if not numbers:
+        return None
+    try:
+        return (revision_path(company_id, numbers[-1], root) / "profile.yaml").read_bytes()
+    except OSError:
+        return None
+
+
 def read_meta(company_id: str, number: int, root: Path | None = None) -> dict:
     return json.loads((revision_path(company_id, number, root) / "revision.json").read_text(encoding="utf-8"))
 

@@ -100,21 +100,47 @@ def test_an_error_in_the_worker_is_raised_here(cache, monkeypatch):
     assert not list(cache.rglob("*.part"))
 
 
-def test_the_worker_does_not_outlive_a_killed_parent(tmp_path):
-    """SIGKILL the process that started the worker: the worker exits by itself (no orphan)."""
+def test_a_worker_started_early_draws_what_is_missing(cache, monkeypatch):
+    charts.chart_png(SPECS["scopes"])
+    worker = charts.ChartWorker.start()
+    with charts.ChartSet(SPECS, worker=worker) as chart_set:
+        assert chart_set._worker is worker
+        pngs = {name: chart_set.png(name) for name in SPECS}
+    assert not worker._process.is_alive()
+    monkeypatch.setenv("CARBON_CHART_CACHE", "off")
+    assert pngs == {name: charts.chart_png(spec) for name, spec in SPECS.items()}
+
+
+def test_a_worker_started_early_is_stopped_when_everything_is_cached(cache):
+    for spec in SPECS.values():
+        charts.chart_png(spec)
+    worker = charts.ChartWorker.start()
+    with charts.ChartSet(SPECS, worker=worker) as chart_set:
+        assert chart_set._worker is None and not worker._process.is_alive()
+        assert chart_set.png("monthly")[:8] == charts.PNG_SIGNATURE
+    worker.stop()  # stopping twice is harmless (the plan command stops it in a finally)
+
+
+@pytest.mark.parametrize("submitted", [True, False], ids=["drawing", "waiting-for-jobs"])
+def test_the_worker_does_not_outlive_a_killed_parent(tmp_path, submitted):
+    """SIGKILL the process that started the worker: the worker exits by itself (no orphan),
+    whether it was drawing or still waiting for its jobs."""
     pid_file = tmp_path / "worker.pid"
+    start = ("charts.ChartSet(specs, background=True)._worker" if submitted else "charts.ChartWorker.start()")
     script = f"""
 import os, signal, sys
 sys.path.insert(0, {str(ROOT)!r})
 os.environ["CARBON_CHART_CACHE"] = "off"
 from pipeline.render import charts
 specs = {{f"c{{i}}": charts.bar_spec(["a", "b"], [i, i + 1], f"차트 {{i}}", "t") for i in range(8)}}
-chart_set = charts.ChartSet(specs, background=True)
-open({str(pid_file)!r}, "w").write(str(chart_set._worker._process.pid))
+worker = {start}
+open({str(pid_file)!r}, "w").write(str(worker._process.pid))
 os.kill(os.getpid(), signal.SIGKILL)
 """
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    # Output to a file, not a pipe: an orphan holding the pipe would keep run() waiting.
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        proc = subprocess.run([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=stderr, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
     worker = int(pid_file.read_text())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _running(worker):
@@ -132,3 +158,18 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def test_plan_starts_the_chart_worker_early_only_when_charts_will_likely_be_drawn(tmp_path, monkeypatch):
+    """A first plan, or one after the profile changed, starts it; a re-plan of the same profile does not."""
+    from pipeline.cli import _charts_likely_drawn
+    from pipeline.revisions import store_revision
+
+    monkeypatch.setenv("CARBON_REVISIONS_DIR", str(tmp_path / "revisions"))
+    profile = tmp_path / "acme.yaml"
+    profile.write_bytes(b"base_year: 2024\n")
+    assert _charts_likely_drawn("acme", profile)
+    store_revision("acme", {"profile.yaml": profile.read_bytes()}, {"company_id": "acme"})
+    assert not _charts_likely_drawn("acme", profile)
+    profile.write_bytes(b"base_year: 2025\n")
+    assert _charts_likely_drawn("acme", profile)

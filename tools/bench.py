@@ -8,8 +8,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              charts, revision stored, no PDF. Wall time of the whole process (interpreter start and
              imports included), as a user sees it, installed as it ships (chart cache on): the
              warm-up run draws the charts, the timed runs read them, like every re-plan whose
-             charts did not change. "first plan": the chart cache is off, so every run draws its
-             charts with matplotlib (in a worker process), as the first plan of a company does.
+             charts did not change. "first plan": no revision of the company yet and the chart
+             cache off, so every run draws its charts with matplotlib (in a worker process), as
+             the first plan of a company does.
 (b') floor   the bare docxtpl render + save of the same three templates from the same final
              context, charts pre-rendered (in the chart cache), in a fresh process: interpreter
              start, docxtpl/python-docx imports, context unpickled, `pipeline.publish.render_all`,
@@ -57,12 +58,15 @@ def _env(work: Path, cache: bool = False, **extra: str) -> dict:
     return env
 
 
-def time_command(cmd: list[str], env: dict, runs: int, work: Path) -> dict:
-    """Median wall seconds of a command: hyperfine if installed, else a perf_counter loop."""
+def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path | None = None) -> dict:
+    """Median wall seconds of a command: hyperfine if installed, else a perf_counter loop.
+
+    `fresh`: a folder removed before every run (e.g. the revision store, for first plans)."""
     hyperfine = shutil.which("hyperfine")
     if hyperfine:
         export = work / f"hf-{time.monotonic_ns()}.json"
-        proc = subprocess.run([hyperfine, "-N", "--warmup", "1", "--runs", str(runs), "--style", "none",
+        prepare = ["--prepare", shlex.join(["rm", "-rf", str(fresh)])] if fresh else []
+        proc = subprocess.run([hyperfine, "-N", "--warmup", "1", "--runs", str(runs), "--style", "none", *prepare,
                                "--export-json", str(export), shlex.join(cmd)],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode == 0:
@@ -72,6 +76,8 @@ def time_command(cmd: list[str], env: dict, runs: int, work: Path) -> dict:
         print(f"  (hyperfine failed, falling back to perf_counter: {proc.stderr.strip()[:200]})", file=sys.stderr)
     times = []
     for i in range(runs + 1):  # the first run is the warm-up (file cache)
+        if fresh:
+            shutil.rmtree(fresh, ignore_errors=True)
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
         elapsed = time.perf_counter() - start
@@ -209,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         warm_env = _env(work, cache=True)
         for company in args.companies:
             cmd = [PY, "-m", "pipeline", "plan", company, "--no-page-count"]
-            first = time_command(cmd, env, args.runs, work)  # chart cache off: every run draws its charts
-            peak_first, peak_how = peak_memory_mb(cmd, env)
+            # First plan: no revision of the company yet and the chart cache off, so every run
+            # draws its charts (and `plan` starts its chart worker at once, as for a new company).
+            first_store = work / "first-plan-revisions"
+            first_env = dict(env, CARBON_REVISIONS_DIR=str(first_store))
+            first = time_command(cmd, first_env, args.runs, work, fresh=first_store)
+            shutil.rmtree(first_store, ignore_errors=True)
+            peak_first, peak_how = peak_memory_mb(cmd, first_env)
             a = time_command(cmd, warm_env, args.runs, work)  # as installed: the warm-up run fills the cache
             peak, _ = peak_memory_mb(cmd, warm_env)
             b, b_proc = floor(company, work, args.runs)

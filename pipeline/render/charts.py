@@ -6,6 +6,7 @@ monthly_spec); rendering turns specs into PNGs:
     chart_png(spec)                         # one chart, cached, drawn in this process
     with ChartSet(specs, background=True) as charts:
         charts.png(name)                    # many charts; uncached ones drawn in a worker process
+    worker = ChartWorker.start()            # a worker started early; hand it to ChartSet(worker=…)
     bar_chart / stacked_or_pie_chart / monthly_chart(...)   # chart_png of the matching spec
 
 The font is the NanumGothic TTF shipped inside the ``koreanize_matplotlib`` package (located
@@ -374,14 +375,15 @@ class ChartSet:
     """The PNGs of named specs, for one render.
 
     Cached charts are read at once. The others are drawn in this process when first asked for,
-    or, with ``background=True``, all in one forked worker process started here: matplotlib's
-    import (≈ 0.4 s) and the drawing then overlap the rendering of the documents that need fewer
-    charts (ask for the specs in the order the documents need them). The worker is an
-    optimisation only: if it fails or dies, the chart is drawn here, and a spec that cannot be
-    drawn raises the same RenderError either way. Use as a context manager (stops the worker).
+    or in a `ChartWorker` process: one given (started early, it may have imported matplotlib by
+    now) or, with ``background=True``, one started here. Its import and drawing then overlap the
+    rendering of the documents that need fewer charts (ask for the specs in the order the
+    documents need them). The worker is an optimisation only: if it fails or dies, the chart is
+    drawn here, and a spec that cannot be drawn raises the same RenderError either way. Use as a
+    context manager: it stops the worker.
     """
 
-    def __init__(self, specs: dict[str, dict], background: bool = False):
+    def __init__(self, specs: dict[str, dict], background: bool = False, worker: "ChartWorker | None" = None):
         for spec in specs.values():
             check_spec(spec)
         self._specs = specs
@@ -392,7 +394,14 @@ class ChartSet:
             if png is not None:
                 self._ready[name] = png
         to_draw = [(name, spec) for name, spec in specs.items() if name not in self._ready]
-        self._worker = _Worker.start(to_draw) if background and to_draw else None
+        if worker is None and background and to_draw:
+            worker = ChartWorker.start()
+        self._worker = worker
+        if worker is not None:
+            if to_draw:
+                worker.submit(to_draw)
+            else:
+                self.close()  # all cached: a worker started early is not needed
 
     def png(self, name: str) -> bytes:
         if name not in self._ready:
@@ -415,18 +424,21 @@ class ChartSet:
         self.close()
 
 
-class _Worker:
-    """A forked process that draws a list of specs and sends each PNG back as it is done.
+class ChartWorker:
+    """A forked process that imports matplotlib at once, then draws the specs it is sent.
 
-    A reader thread here collects the PNGs at once, so the worker never waits on a full pipe.
-    Each side closes its copy of the other's pipe end: if this process dies, the worker's next
-    send fails and it exits (no orphan keeps running); if the worker dies, `result` returns None.
+    `start()` it as early as it is likely to be needed, so the import overlaps other work;
+    `submit` sends the list of (name, spec) once; each PNG comes back as it is done, and a reader
+    thread here collects it at once, so the worker never waits on a full pipe. Each side closes its
+    copies of the other's pipe ends: if this process dies, the worker's next receive or send fails
+    and it exits (no orphan keeps running); if the worker dies, `result` returns None. `stop` is
+    idempotent.
     """
 
-    def __init__(self, process, reader):
+    def __init__(self, process, jobs, results):
         import threading
 
-        self._process, self._reader = process, reader
+        self._process, self._jobs, self._reader = process, jobs, results
         self._results: dict[str, bytes | None] = {}
         self._finished = False
         self._changed = threading.Condition()
@@ -434,7 +446,7 @@ class _Worker:
         self._thread.start()
 
     @classmethod
-    def start(cls, jobs: list[tuple[str, dict]]) -> "_Worker | None":
+    def start(cls) -> "ChartWorker | None":
         """Start the worker; None where fork is unavailable or not allowed (then draw in-process)."""
         import multiprocessing
 
@@ -442,13 +454,22 @@ class _Worker:
             return None
         context = multiprocessing.get_context("fork")
         try:
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_serve, args=(jobs, reader, writer), name="chart-worker", daemon=True)
+            jobs_in, jobs_out = context.Pipe(duplex=False)
+            results_in, results_out = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(jobs_in, results_out, (jobs_out, results_in)),
+                                      name="chart-worker", daemon=True)
             process.start()
         except OSError:  # no process to spare: draw here
             return None
-        writer.close()
-        return cls(process, reader)
+        jobs_in.close()
+        results_out.close()
+        return cls(process, jobs_out, results_in)
+
+    def submit(self, jobs: list[tuple[str, dict]]) -> None:
+        try:
+            self._jobs.send(jobs)
+        except OSError:  # the worker died: `result` returns None, the charts are drawn here
+            pass
 
     def _collect(self) -> None:
         try:
@@ -472,25 +493,32 @@ class _Worker:
 
     def stop(self) -> None:
         if self._process.is_alive():
-            self._process.terminate()  # only on an early exit (an error elsewhere): its PNGs are not needed
+            self._process.terminate()  # not needed any more (all cached, or an error elsewhere)
         self._process.join()
         self._thread.join()
+        self._jobs.close()
         self._reader.close()
 
 
-def _serve(jobs: list[tuple[str, dict]], reader, writer) -> None:
-    """Worker process: draw each spec in order and send (name, PNG or None) back."""
+def _serve(jobs, results, parent_ends) -> None:
+    """Worker process: import matplotlib, receive the jobs, draw each spec, send (name, PNG or None)."""
     import signal
 
-    reader.close()
+    for end in parent_ends:
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
-    for name, spec in jobs:
+    try:
+        korean_font_family()  # imports matplotlib and registers the font while the parent works
+        todo = jobs.recv()
+    except Exception:  # EOF: nothing to draw (or the parent is gone); else the parent draws itself
+        return
+    for name, spec in todo:
         try:
             png = _draw(spec)
         except Exception:  # the parent draws it again and reports the error properly
             png = None
         try:
-            writer.send((name, png))
+            results.send((name, png))
         except OSError:  # the parent is gone
             return
-    writer.close()
+    results.close()
