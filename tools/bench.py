@@ -23,8 +23,11 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              (bench-01 … bench-N), wall time and the speed-up.
 
 Harness: process timings use hyperfine (`-N`, one warm-up run, median of --runs) when it is on PATH;
-otherwise a perf_counter loop around subprocess.run with the same warm-up and median. The
-in-process floor (b) is always a perf_counter loop (one warm-up call, then the median of --runs).
+otherwise a perf_counter loop around subprocess.run with the same warm-up and median. (a), the
+first plan and (b′) are taken in three rounds of a few runs each, in turn, and the batch runs
+alternate jobs=1 and jobs=2, so a slow spell of a shared machine does not fall on one side of a
+ratio only. The in-process floor (b) is always a perf_counter loop (one warm-up call, then the
+median of --runs).
 Targets are reported with PASS/MISS, never asserted (timings belong to the machine, not to tests).
 """
 from __future__ import annotations
@@ -58,24 +61,22 @@ def _env(work: Path, cache: bool = False, **extra: str) -> dict:
     return env
 
 
-def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path | None = None) -> dict:
-    """Median wall seconds of a command: hyperfine if installed, else a perf_counter loop.
-
-    `fresh`: a folder removed before every run (e.g. the revision store, for first plans)."""
+def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path | None = None,
+                 warmup: int = 1) -> dict:
+    """Wall seconds of a command (median and each run): hyperfine if installed, else a
+    perf_counter loop. `fresh`: a folder removed before every run (e.g. the revision store)."""
     hyperfine = shutil.which("hyperfine")
     if hyperfine:
         export = work / f"hf-{time.monotonic_ns()}.json"
         prepare = ["--prepare", shlex.join(["rm", "-rf", str(fresh)])] if fresh else []
-        proc = subprocess.run([hyperfine, "-N", "--warmup", "1", "--runs", str(runs), "--style", "none", *prepare,
-                               "--export-json", str(export), shlex.join(cmd)],
+        proc = subprocess.run([hyperfine, "-N", "--warmup", str(warmup), "--runs", str(runs), "--style", "none",
+                               *prepare, "--export-json", str(export), shlex.join(cmd)],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode == 0:
-            result = json.loads(export.read_text())["results"][0]
-            return {"median": result["median"], "min": result["min"], "max": result["max"], "runs": runs,
-                    "harness": "hyperfine"}
+            return summary(json.loads(export.read_text())["results"][0]["times"], "hyperfine")
         print(f"  (hyperfine failed, falling back to perf_counter: {proc.stderr.strip()[:200]})", file=sys.stderr)
     times = []
-    for i in range(runs + 1):  # the first run is the warm-up (file cache)
+    for i in range(runs + warmup):  # warm-up runs first (file cache, chart cache)
         if fresh:
             shutil.rmtree(fresh, ignore_errors=True)
         start = time.perf_counter()
@@ -83,10 +84,29 @@ def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path |
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"{shlex.join(cmd)} failed:\n{proc.stderr.decode(errors='replace')}")
-        if i:
+        if i >= warmup:
             times.append(elapsed)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": runs,
-            "harness": "perf_counter"}
+    return summary(times, "perf_counter")
+
+
+def summary(times: list[float], harness: str) -> dict:
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": len(times),
+            "times": times, "harness": harness}
+
+
+def interleaved(commands: dict[str, tuple], runs: int, work: Path, rounds: int = 3) -> dict[str, dict]:
+    """Each command (key → (cmd, env, fresh)) timed `runs` times, in rounds of a few runs of each
+    in turn, so that a slow spell of a shared machine falls on all of them alike and the ratios
+    between them stay fair (hyperfine itself runs one command's runs back to back)."""
+    times: dict[str, list[float]] = {key: [] for key in commands}
+    harness = "perf_counter"
+    per_round = max(1, -(-runs // rounds))
+    for index in range(rounds):
+        for key, (cmd, env, fresh) in commands.items():
+            result = time_command(cmd, env, per_round, work, fresh=fresh, warmup=1 if index == 0 else 0)
+            times[key] += result["times"]
+            harness = result["harness"]
+    return {key: summary(values, harness) for key, values in times.items()}
 
 
 def peak_memory_mb(cmd: list[str], env: dict) -> tuple[float, str]:
@@ -132,7 +152,8 @@ def floor_child(pickled: str, outdir: str) -> None:
     write_documents(render_all(context), Path(outdir))
 
 
-def floor(company: str, work: Path, runs: int) -> tuple[dict, dict]:
+def floor(company: str, work: Path, runs: int) -> tuple[dict, list[str]]:
+    """(b) timed in this process, and the command line of (b′) for `interleaved`."""
     sys.path.insert(0, str(ROOT))
     os.environ.update(_env(work, cache=True))  # the warm-up call draws the charts; timed calls read them
     from pipeline.build import build_context
@@ -143,9 +164,7 @@ def floor(company: str, work: Path, runs: int) -> tuple[dict, dict]:
     in_process = median_in_process(lambda: write_documents(render_all(context), target), runs)
     pickled = work / f"{company}.context.pickle"
     pickled.write_bytes(pickle.dumps({"documents": context["documents"]}))
-    child = time_command([PY, str(Path(__file__).resolve()), "--floor-child", str(pickled), str(target)],
-                         _env(work, cache=True), runs, work)
-    return in_process, child
+    return in_process, [PY, str(Path(__file__).resolve()), "--floor-child", str(pickled), str(target)]
 
 
 # ----------------------------------------------------------------------------- batch
@@ -154,20 +173,19 @@ def batch(work: Path, size: int, runs: int) -> dict:
     companies.mkdir(parents=True, exist_ok=True)
     for i in range(size):
         shutil.copy(ROOT / "companies" / f"{SAMPLES[i % len(SAMPLES)]}.yaml", companies / f"bench-{i + 1:02d}.yaml")
-    result = {}
-    for jobs in (1, 2):
-        times = []
-        for run in range(runs):
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for run in range(runs):
+        for jobs in (1, 2):  # alternating, so a slow spell of the machine hits both alike
             run_dir = work / f"batch-j{jobs}-{run}"
             env = _env(run_dir, CARBON_COMPANIES_DIR=str(companies))
             start = time.perf_counter()
             proc = subprocess.run([PY, "-m", "pipeline", "all", "--jobs", str(jobs)], cwd=ROOT, env=env,
                                   capture_output=True, text=True)
-            times.append(time.perf_counter() - start)
+            times[jobs].append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise SystemExit(f"`all --jobs {jobs}` failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
             shutil.rmtree(run_dir, ignore_errors=True)
-        result[jobs] = statistics.median(times)
+    result = {jobs: statistics.median(values) for jobs, values in times.items()}
     result["speedup"] = result[1] / result[2]
     return result
 
@@ -219,12 +237,14 @@ def main(argv: list[str] | None = None) -> int:
             # draws its charts (and `plan` starts its chart worker at once, as for a new company).
             first_store = work / "first-plan-revisions"
             first_env = dict(env, CARBON_REVISIONS_DIR=str(first_store))
-            first = time_command(cmd, first_env, args.runs, work, fresh=first_store)
+            b, floor_cmd = floor(company, work, args.runs)
+            timed = interleaved({"a": (cmd, warm_env, None),  # as installed: the warm-up run fills the cache
+                                 "first": (cmd, first_env, first_store),
+                                 "floor": (floor_cmd, _env(work, cache=True), None)}, args.runs, work)
+            a, first, b_proc = timed["a"], timed["first"], timed["floor"]
             shutil.rmtree(first_store, ignore_errors=True)
             peak_first, peak_how = peak_memory_mb(cmd, first_env)
-            a = time_command(cmd, warm_env, args.runs, work)  # as installed: the warm-up run fills the cache
             peak, _ = peak_memory_mb(cmd, warm_env)
-            b, b_proc = floor(company, work, args.runs)
             row = {"plan_s": a["median"], "plan_first_s": first["median"], "floor_process_s": b_proc["median"],
                    "floor_s": b["median"], "ratio_ab": a["median"] / b_proc["median"],
                    "ratio_ab_first": first["median"] / b_proc["median"], "ratio_ab_in_process": a["median"] / b["median"],
