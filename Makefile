@@ -51,7 +51,8 @@ all: $(STAMP)  ## plan every company in companies/, in parallel
 select: $(STAMP)  ## score the applicants and select the participants
 	$(PY) -m pipeline select
 
-bench: $(STAMP)  ## speed and memory benchmark
+bench: $(STAMP)  ## speed and memory benchmark (installs hyperfine and GNU time if missing)
+	@tools/bench-deps.sh
 	@$(COMPILE)
 	$(PY) tools/bench.py
 
