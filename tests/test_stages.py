@@ -292,3 +292,18 @@ def test_sample_measures_stay_on_the_declared_side(contexts):
         for m in ctx["diagnosis"]["measures"]:
             for target in m["equipment"]:
                 assert declared[target] in (None, m["energy_source"]), (company, m["id"], target)
+
+
+def test_electrification_target_is_the_fuel_the_selected_heat_pumps_replace(contexts):
+    checked = 0
+    for company, ctx in contexts.items():
+        kpi = next((k for k in ctx["strategy"]["kpis"] if k["id"] == "fuel_to_electric_switch"), None)
+        if kpi is None:
+            continue
+        replaced = sum(m["baseline_tj"] for m in ctx["strategy"]["measures"]
+                       if m["saving_basis"] == "replaced_fuel_final_energy")
+        fuel = sum(line["tj_net"] for line in ctx["diagnosis"]["emissions"]["scope1"])
+        assert kpi["target"] == pytest.approx(100 * replaced / fuel), company
+        assert 0 < kpi["target"] <= 100, company
+        checked += 1
+    assert checked, "no sample plans an electrification measure any more: pick another case"

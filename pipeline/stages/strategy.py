@@ -189,6 +189,9 @@ def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
     saved_toe = (elec_toe + tj * 1e6 / mj_per_toe) or None
     covered = [p for p in d["cbam"]["products"] if p["covered"]]
     output_t, revenue = d["energy"]["output_t"], company["company"]["revenue_krw_million"]
+    fuel_tj = sum(line["tj_net"] for line in d["emissions"]["scope1"])
+    # Measures whose saving basis is the fuel they replace (heat pumps) electrify all of it.
+    switched_tj = sum(m["baseline_tj"] or 0 for m in measures if m.get("saving_basis") == "replaced_fuel_final_energy")
     return {
         "ghg_reduction": cut,
         "energy_saving_toe": saved_toe,
@@ -202,6 +205,7 @@ def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
         "onsite_pv_capacity": d["re100"]["solar"].get("capacity_kwp"),
         "cbam_verification_reports": float(len(covered)) if covered else None,
         "product_carbon_footprint": float(len(covered)) if covered else None,
+        "fuel_to_electric_switch": 100 * switched_tj / fuel_tj if switched_tj and fuel_tj else None,
         "ghg_inventory_verified": 1.0,
         "iso50001_certification": 1.0,
         "iso14001_certification": 1.0,
