@@ -33,6 +33,7 @@ PLAN_HEADINGS = {
     ],
 }
 BAD_TEXT = re.compile(r"\b(None|nan|NaN|undefined)\b")
+FIELD_NAME = re.compile(r"(?<![\\\w/:.?&=#-])[a-z][a-z0-9]*_[a-z0-9_]+")
 
 _cache: dict[str, dict] = {}
 
@@ -70,6 +71,8 @@ def test_no_none_or_nan_text(company, doc):
     assert "{{" not in md and "{%" not in md
     for internal in ("참고노트", "programs-2026", "content/", ".yaml"):
         assert internal not in md, f"{company}/{doc} shows an internal reference: {internal}"
+    field = FIELD_NAME.search(md)  # a profile or context field name (energy_shares_pct …)
+    assert not field, f"{company}/{doc} shows a field name: {md[max(0, field.start() - 40):field.end() + 10]!r}"
 
 
 @pytest.mark.parametrize("company", COMPANIES)
