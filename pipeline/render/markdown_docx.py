@@ -435,10 +435,11 @@ class _Builder(HTMLParser):
         ncols = max(len(r) for r in rows)
         total_twips = int(self._text_width()) // 635  # EMU → twips (dxa)
         # Column widths proportional to the longest text (clamped), summing to the text width.
+        # The floor of 8 leaves a short column ("41.7%") room for the cell margins.
         weights = []
         for c in range(ncols):
             longest = max((_display_len(r[c].text) for r in rows if c < len(r)), default=4)
-            weights.append(min(max(longest, 6), 40))
+            weights.append(min(max(longest, 8), 40))
         widths = [int(total_twips * w / sum(weights)) for w in weights]
         table_style = self._style_id(TABLE_STYLE)
         text_style = self._style_id(TABLE_TEXT_STYLE)
