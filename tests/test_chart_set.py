@@ -6,6 +6,7 @@ process: same PNG bytes, same errors, and no worker process left behind.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -173,3 +174,16 @@ def test_plan_starts_the_chart_worker_early_only_when_charts_will_likely_be_draw
     assert not _charts_likely_drawn("acme", profile)
     profile.write_bytes(b"base_year: 2025\n")
     assert _charts_likely_drawn("acme", profile)
+
+
+@pytest.mark.parametrize("label", ["몸체·디스크·스템 CNC 가공", "공정 미배분(공용설비·사무 등)", "Scope 1",
+                                   "가나다라마바사아자차카타파하가나다라마바사", "인버터(VSD) 공기압축기 교체"])
+def test_tick_labels_break_after_spaces_and_middle_dots(label):
+    lines = charts._wrap(label).split("\n")
+    assert "".join(lines).replace(" ", "") == label.replace(" ", "")  # nothing lost or added
+    assert all(0 < len(line) <= 8 + 3 for line in lines)
+    at = 0
+    for line in lines[:-1]:  # a break falls after a space or '·' unless a word was too long
+        at = label.index(line, at) + len(line)
+        word = re.search(r"[^ ·]*$", label[:at]).group() + re.match(r"[^ ·]*", label[at:]).group()
+        assert label[at - 1] == "·" or label[at:at + 1] == " " or len(word) > 8 + 3, (line, lines)

@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -210,10 +211,22 @@ def _png(fig) -> bytes:
 
 
 def _wrap(label: str, width: int = 8) -> str:
+    """Break a tick label into lines of about `width` characters, after a space or '·' where
+    possible (a word much longer than a line is cut)."""
     label = str(label)
-    if len(label) <= width:
-        return label
-    return "\n".join(label[i:i + width] for i in range(0, len(label), width))
+    lines: list[str] = []
+    line = ""
+    for token in re.findall(r"[^ ·]+[ ·]?|[ ·]", label):
+        if line and len((line + token).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        while len(token.rstrip()) > width + 3:
+            lines.append(token[:width])
+            token = token[width:]
+        line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def _draw_bar(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
