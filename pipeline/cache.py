@@ -1,4 +1,5 @@
-"""Where derived, rebuildable data is cached between runs (compiled section templates, charts).
+"""Where derived, rebuildable data is cached between runs (compiled section templates, charts,
+profile schema passes).
 
 $CARBON_CACHE_DIR, else $XDG_CACHE_HOME/jinju-carbon, else ~/.cache/jinju-carbon. Caches are an
 optimisation only: a missing or unwritable folder just means no cache.

@@ -85,19 +85,29 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
         document = load_yaml(raw)
     except YamlSyntaxError as exc:
         raise ProfileError([Problem(str(path), exc.line, "", exc.message)]) from None
-    problems = validate_document(document, str(path), content)
+    passed = _schema_pass_marker(raw)
+    problems = validate_document(document, str(path), content, schema_passed=passed is not None and passed.is_file())
     if problems:
         raise ProfileError(problems)
+    _remember(passed)
     return Profile(id=company_id, path=path, data=document.data, document=document)
 
 
-def validate_document(document: YamlDocument, filename: str, content: Content) -> list[Problem]:
+def validate_document(document: YamlDocument, filename: str, content: Content,
+                      schema_passed: bool = False) -> list[Problem]:
+    """Every problem of a profile document: the schema (skipped when `schema_passed`, i.e. these
+    exact bytes passed it before), then the cross-field checks against content/ (always run)."""
     def problem(field: str, message: str) -> Problem:
         return Problem(filename, document.line_of(field), field, message)
 
+    data = document.data
+    if schema_passed and isinstance(data, dict):
+        try:
+            return _cross_checks(data, content, problem)
+        except (KeyError, TypeError, AttributeError, ValueError):  # the remembered pass was wrong
+            return validate_document(document, filename, content)
     problems = document_problems(document, filename, _validator(), what="프로필", guide="docs/profile.md",
                                  pattern_hint=_pattern_hint, note=_note)
-    data = document.data
     if not isinstance(data, dict):
         return problems
     if not problems:
@@ -114,12 +124,49 @@ def validate_document(document: YamlDocument, filename: str, content: Content) -
     return problems
 
 
+SCHEMA_PATH = Path(__file__).with_name("profile_schema.yaml")
+
+
 @lru_cache(maxsize=1)
 def _validator():
     from jsonschema import Draft202012Validator
 
-    schema = read_yaml(Path(__file__).with_name("profile_schema.yaml"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(read_yaml(SCHEMA_PATH))
+
+
+def _schema_pass_marker(raw: bytes) -> Path | None:
+    """Where a schema pass of these exact profile bytes is remembered ($CARBON_CACHE_DIR/profiles).
+
+    The schema check is a pure function of the bytes, the schema, the code that loads and checks
+    them and jsonschema, so the key hashes all of them; importing jsonschema alone is ~0.08 s of a ~0.7 s re-plan. Only
+    passes are remembered; the cross-field checks against content/ always run."""
+    import hashlib
+    import importlib.util
+
+    from pipeline.cache import cache_dir
+
+    try:
+        folder = cache_dir("profiles")
+        spec = importlib.util.find_spec("jsonschema")
+        if folder is None or spec is None or not spec.origin:
+            return None
+        key = hashlib.sha256()
+        here = Path(__file__)
+        for part in (SCHEMA_PATH, here, here.with_name("yamlsafe.py"), here.with_name("schema_check.py")):
+            key.update(part.read_bytes())
+        key.update(f"{spec.origin}:{Path(spec.origin).stat().st_mtime_ns}".encode())
+        key.update(raw)
+        return folder / f"{key.hexdigest()}.schema-ok"
+    except OSError:
+        return None
+
+
+def _remember(marker: Path | None) -> None:
+    if marker is not None and not marker.is_file():
+        try:
+            marker.touch()
+        except OSError:
+            pass  # a cache only
 
 
 def _pattern_hint(field: str) -> str:

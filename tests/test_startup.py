@@ -68,3 +68,62 @@ def test_replan_with_cached_charts_does_not_import_matplotlib(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "| matplotlib" in runs[0].stderr  # first run draws the charts
     assert "matplotlib" not in runs[1].stderr  # second run reads them from the cache
+
+
+# ----------------------------------------------------------------------------- schema pass cache
+def test_replan_of_an_unchanged_profile_imports_no_jsonschema(tmp_path):
+    import os
+
+    env = dict(os.environ, CARBON_CACHE_DIR=str(tmp_path / "cache"), CARBON_OUT_DIR=str(tmp_path / "out"),
+               CARBON_REVISIONS_DIR=str(tmp_path / "revisions"), CARBON_AUTHOR="test")
+    cmd = [sys.executable, "-X", "importtime", "-m", "pipeline", "plan", "jinju-bolt", "--no-page-count"]
+    runs = [subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| jsonschema" in runs[0].stderr  # the first run checks the schema
+    assert "jsonschema" not in runs[1].stderr  # the same bytes passed it before
+
+
+def test_schema_pass_is_remembered_for_the_exact_bytes_only(tmp_path, monkeypatch):
+    from pipeline.content import get_content
+    from pipeline.errors import ProfileError
+    from pipeline.profile import _schema_pass_marker, load_profile
+
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "companies"
+    folder.mkdir()
+    good = (ROOT / "companies" / "jinju-bolt.yaml").read_bytes()
+    (folder / "acme.yaml").write_bytes(good)
+    load_profile("acme", get_content(), folder)
+    assert _schema_pass_marker(good).is_file()
+
+    bad_schema = good.replace(b"employees: ", b"employees: -", 1)  # one byte: checked again, refused
+    (folder / "acme.yaml").write_bytes(bad_schema)
+    with pytest.raises(ProfileError, match="employees"):
+        load_profile("acme", get_content(), folder)
+    assert not _schema_pass_marker(bad_schema).is_file()
+
+    # Even a forged pass marker skips the schema only: the cross-checks against content/ still run.
+    bad_fuel = good.replace(b"fuel: city_gas", b"fuel: moon_gas", 1)
+    _schema_pass_marker(bad_fuel).touch()
+    (folder / "acme.yaml").write_bytes(bad_fuel)
+    with pytest.raises(ProfileError, match="moon_gas"):
+        load_profile("acme", get_content(), folder)
+
+
+def test_a_wrong_schema_pass_falls_back_to_the_full_check(tmp_path, monkeypatch):
+    """A forged pass for a structurally broken profile that trips the cross-checks: the full check
+    runs instead of a crash. (The cache folder is the user's own: a forged pass is not a trust
+    boundary, but it must not end in a traceback.)"""
+    from pipeline.content import get_content
+    from pipeline.errors import ProfileError
+    from pipeline.profile import _schema_pass_marker, load_profile
+
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "companies"
+    folder.mkdir()
+    broken = (ROOT / "companies" / "jinju-bolt.yaml").read_bytes().replace(b"\nprocesses:", b"\nprocesses: 5\nold_processes:", 1)
+    _schema_pass_marker(broken).touch()
+    (folder / "acme.yaml").write_bytes(broken)
+    with pytest.raises(ProfileError, match="processes"):
+        load_profile("acme", get_content(), folder)
