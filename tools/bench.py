@@ -8,9 +8,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              charts, revision stored, no PDF. Wall time of the whole process (interpreter start and
              imports included), as a user sees it, installed as it ships (chart cache on): the
              warm-up run draws the charts, the timed runs read them, like every re-plan whose
-             charts did not change. "first plan": no revision of the company yet and the chart
-             cache off, so every run draws its charts with matplotlib (in a worker process), as
-             the first plan of a company does.
+             charts did not change. "first plan": no revision of the company yet, no remembered
+             schema pass and the chart cache off, so every run checks the profile and draws its
+             charts with matplotlib (in a worker process), as the first plan of a company does.
 (b') floor   the bare docxtpl render + save of the same three templates from the same final
              context, charts pre-rendered (in the chart cache), in a fresh process: interpreter
              start, docxtpl/python-docx imports, context unpickled, `pipeline.publish.render_all`,
@@ -61,14 +61,14 @@ def _env(work: Path, cache: bool = False, **extra: str) -> dict:
     return env
 
 
-def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path | None = None,
+def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: tuple[Path, ...] = (),
                  warmup: int = 1) -> dict:
     """Wall seconds of a command (median and each run): hyperfine if installed, else a
-    perf_counter loop. `fresh`: a folder removed before every run (e.g. the revision store)."""
+    perf_counter loop. `fresh`: folders removed before every run (e.g. the revision store)."""
     hyperfine = shutil.which("hyperfine")
     if hyperfine:
         export = work / f"hf-{time.monotonic_ns()}.json"
-        prepare = ["--prepare", shlex.join(["rm", "-rf", str(fresh)])] if fresh else []
+        prepare = ["--prepare", shlex.join(["rm", "-rf", *map(str, fresh)])] if fresh else []
         proc = subprocess.run([hyperfine, "-N", "--warmup", str(warmup), "--runs", str(runs), "--style", "none",
                                *prepare, "--export-json", str(export), shlex.join(cmd)],
                               cwd=ROOT, env=env, capture_output=True, text=True)
@@ -77,8 +77,8 @@ def time_command(cmd: list[str], env: dict, runs: int, work: Path, fresh: Path |
         print(f"  (hyperfine failed, falling back to perf_counter: {proc.stderr.strip()[:200]})", file=sys.stderr)
     times = []
     for i in range(runs + warmup):  # warm-up runs first (file cache, chart cache)
-        if fresh:
-            shutil.rmtree(fresh, ignore_errors=True)
+        for folder in fresh:
+            shutil.rmtree(folder, ignore_errors=True)
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
         elapsed = time.perf_counter() - start
@@ -233,16 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         warm_env = _env(work, cache=True)
         for company in args.companies:
             cmd = [PY, "-m", "pipeline", "plan", company, "--no-page-count"]
-            # First plan: no revision of the company yet and the chart cache off, so every run
-            # draws its charts (and `plan` starts its chart worker at once, as for a new company).
-            first_store = work / "first-plan-revisions"
-            first_env = dict(env, CARBON_REVISIONS_DIR=str(first_store))
+            # First plan: no revision of the company yet, no remembered schema pass and the chart
+            # cache off, so every run checks the schema and draws its charts (and `plan` starts
+            # its chart worker at once), as for a new company on an installation in use.
+            first_store, first_cache = work / "first-plan-revisions", work / "first-plan-cache"
+            first_env = dict(env, CARBON_REVISIONS_DIR=str(first_store), CARBON_CACHE_DIR=str(first_cache))
+            first_fresh = (first_store, first_cache / "profiles")
             b, floor_cmd = floor(company, work, args.runs)
-            timed = interleaved({"a": (cmd, warm_env, None),  # as installed: the warm-up run fills the cache
-                                 "first": (cmd, first_env, first_store),
-                                 "floor": (floor_cmd, _env(work, cache=True), None)}, args.runs, work)
+            timed = interleaved({"a": (cmd, warm_env, ()),  # as installed: the warm-up run fills the cache
+                                 "first": (cmd, first_env, first_fresh),
+                                 "floor": (floor_cmd, _env(work, cache=True), ())}, args.runs, work)
             a, first, b_proc = timed["a"], timed["first"], timed["floor"]
-            shutil.rmtree(first_store, ignore_errors=True)
+            for folder in first_fresh:
+                shutil.rmtree(folder, ignore_errors=True)
             peak_first, peak_how = peak_memory_mb(cmd, first_env)
             peak, _ = peak_memory_mb(cmd, warm_env)
             row = {"plan_s": a["median"], "plan_first_s": first["median"], "floor_process_s": b_proc["median"],
