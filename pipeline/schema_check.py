@@ -20,6 +20,8 @@ TYPE_NAMES = {
     "array": "목록(- 항목)",
     "null": "빈 값",
 }
+# How each numeric bound reads after the number ("5 이상이어야 합니다").
+BOUNDS = {"minimum": " 이상이어야", "exclusiveMinimum": "보다 커야", "maximum": " 이하여야", "exclusiveMaximum": "보다 작아야"}
 
 Note = Callable[[str, str], str]  # (validator kind, field path) → text added to the message
 
@@ -77,18 +79,10 @@ def _message(error, field: str, reported: set, pattern_hint) -> tuple[str, str]:
         return field, f"다음 중 하나여야 합니다: {options} (지금 값: {show(found)})"
     if kind == "pattern":
         return field, f"형식이 맞지 않습니다: {pattern_hint(field)} (지금 값: {show(found)})"
-    if kind == "minimum":
-        return field, f"{expected:g} 이상이어야 합니다 (지금 값: {show(found)})"
-    if kind == "exclusiveMinimum":
-        return field, f"{expected:g}보다 커야 합니다 (지금 값: {show(found)})"
-    if kind == "maximum":
-        return field, f"{expected:g} 이하여야 합니다 (지금 값: {show(found)})"
-    if kind == "exclusiveMaximum":
-        return field, f"{expected:g}보다 작아야 합니다 (지금 값: {show(found)})"
-    if kind == "minItems":
-        return field, f"항목이 {expected}개 이상 있어야 합니다 (지금 {len(found)}개)"
-    if kind == "maxItems":
-        return field, f"항목이 {expected}개 이하여야 합니다 (지금 {len(found)}개)"
+    if kind in BOUNDS:
+        return field, f"{expected:g}{BOUNDS[kind]} 합니다 (지금 값: {show(found)})"
+    if kind in ("minItems", "maxItems"):
+        return field, f"항목이 {expected}개 {'이상 있어야' if kind == 'minItems' else '이하여야'} 합니다 (지금 {len(found)}개)"
     if kind == "minLength":
         return field, "비어 있으면 안 됩니다"
     if kind == "maxLength":
