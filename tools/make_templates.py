@@ -147,6 +147,13 @@ def add_font_to_font_table(doc) -> None:
 
 
 # --------------------------------------------------------------------------- styles
+def _set_given(target, **values) -> None:
+    """Set the attributes that were given (None = leave the template's value alone)."""
+    for attribute, value in values.items():
+        if value is not None:
+            setattr(target, attribute, value)
+
+
 def para_style(doc, name, *, size=None, bold=None, italic=None, color=None, before=None,
                after=None, line=None, align=None, outline=None, keep_next=None):
     try:
@@ -154,26 +161,11 @@ def para_style(doc, name, *, size=None, bold=None, italic=None, color=None, befo
     except KeyError:
         style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         style.base_style = doc.styles["Normal"]
-    font = style.font
-    if size is not None:
-        font.size = Pt(size)
-    if bold is not None:
-        font.bold = bold
-    if italic is not None:
-        font.italic = italic
-    if color is not None:
-        font.color.rgb = RGBColor.from_string(color)
-    pf = style.paragraph_format
-    if before is not None:
-        pf.space_before = Pt(before)
-    if after is not None:
-        pf.space_after = Pt(after)
-    if line is not None:
-        pf.line_spacing = line
-    if align is not None:
-        pf.alignment = align
-    if keep_next is not None:
-        pf.keep_with_next = keep_next
+    points = lambda value: None if value is None else Pt(value)
+    _set_given(style.font, size=points(size), bold=bold, italic=italic)
+    _set_given(style.font.color, rgb=None if color is None else RGBColor.from_string(color))
+    _set_given(style.paragraph_format, space_before=points(before), space_after=points(after),
+               line_spacing=line, alignment=align, keep_with_next=keep_next)
     if outline is not None:
         ppr = style.element.get_or_add_pPr()
         lvl = ppr.find(qn("w:outlineLvl"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pipeline.calc.factors import cite
 
+# The saving basis of measures that replace a fuel entirely (heat pumps): content/measures.yaml.
+REPLACES_FUEL = "replaced_fuel_final_energy"
+
 
 def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, energy: dict, grid_factor: float) -> list[dict]:
     library = content.measures
@@ -81,7 +84,7 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
         item["saving_basis"] = basis
         if basis == "equipment_energy":
             item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
-        elif basis == "replaced_fuel_final_energy":
+        elif basis == REPLACES_FUEL:
             item.update(_heat_pump_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, grid_factor))
         else:  # a share of a quantity the profile cannot give (no-load loss, recoverable heat)
             item.update({"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None})

@@ -8,6 +8,7 @@ neither stays None and is listed as 확인 필요.
 """
 from __future__ import annotations
 
+from pipeline.calc.measures import REPLACES_FUEL
 from pipeline.content import Content
 from pipeline.errors import ContentError, PipelineError
 from pipeline.missing import Missing
@@ -144,7 +145,7 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
         need = f"{kpi['name']} 목표값" + (" 산정 근거(설비 기준값·단가)" if kpi["id"] in derived else "")
         candidates.append({
             "id": kpi["id"], "name": kpi["name"], "unit": kpi["unit"], "baseline": baseline, "target": target,
-            "target_need": need, "baseline_from": kpi["baseline_from"], "specific": bool(when),
+            "target_need": need, "baseline_from": kpi["baseline_from"],
             "target_year": end_year if kpi["id"] != "renewable_share" else method["goal_years"]["renewable_milestone"],
             "formula": kpi.get("formula"), "mv_method": kpi.get("mv_method"), "evidence": kpi.get("evidence") or [],
             "target_rule": kpi.get("target_rule"),
@@ -152,7 +153,8 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
     # Up to max_kpis: first those with a target, the ones tied to this company's exposure (CBAM,
     # RE100, fuel, solar) before the general ones; then those the consultant still has to set.
     # Shown in library order.
-    ranked = sorted(candidates, key=lambda k: (k["target"] is None, not k["specific"]))
+    specific = {kpi["id"] for kpi in content.kpis if kpi.get("applies_when")}
+    ranked = sorted(candidates, key=lambda k: (k["target"] is None, k["id"] not in specific))
     kept = {k["id"] for k in ranked[: method["max_kpis"]]}
     chosen = [k for k in candidates if k["id"] in kept]
     for kpi in chosen:
@@ -190,8 +192,7 @@ def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
     covered = [p for p in d["cbam"]["products"] if p["covered"]]
     output_t, revenue = d["energy"]["output_t"], company["company"]["revenue_krw_million"]
     fuel_tj = sum(line["tj_net"] for line in d["emissions"]["scope1"])
-    # Measures whose saving basis is the fuel they replace (heat pumps) electrify all of it.
-    switched_tj = sum(m["baseline_tj"] or 0 for m in measures if m.get("saving_basis") == "replaced_fuel_final_energy")
+    switched_tj = sum(m["baseline_tj"] or 0 for m in measures if m.get("saving_basis") == REPLACES_FUEL)
     return {
         "ghg_reduction": cut,
         "energy_saving_toe": saved_toe,
