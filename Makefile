@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf all select bench test test-fast clean
+.PHONY: help plan validate context pdf all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -56,10 +56,13 @@ bench: $(STAMP)  ## speed and memory benchmark (installs hyperfine and GNU time 
 	@$(COMPILE)
 	$(PY) tools/bench.py
 
-test: $(STAMP)  ## run the whole test suite (LibreOffice tests included)
+arch: $(STAMP)  ## check the layers and import cycles (import-linter contracts in pyproject.toml)
+	$(VENV)/bin/lint-imports --no-cache
+
+test: $(STAMP) arch  ## run the architecture check and the whole test suite (LibreOffice tests included)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)  ## run the tests that do not need LibreOffice
+test-fast: $(STAMP) arch  ## run the architecture check and the tests that do not need LibreOffice
 	$(PY) -m pytest -q -m "not slow"
 
 clean:  ## remove generated output and the virtual environment (revisions are kept)

@@ -5,20 +5,15 @@ process (cached properties), and a malformed file is reported as a ContentError 
 """
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
 import yaml
 
 from pipeline.errors import ContentError
+from pipeline.locations import content_root
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def content_root() -> Path:
-    return Path(os.environ.get("CARBON_CONTENT_DIR", PROJECT_ROOT / "content"))
 
 
 def read_yaml(path: Path):

@@ -49,7 +49,7 @@ def test_all_runs_in_parallel_and_reports_the_broken_profile(tmp_path):
 
 
 def test_summary_lists_done_companies_with_revision_and_time(tmp_path):
-    from pipeline.batch import Outcome, summary_table
+    from pipeline.commands.batch import Outcome, summary_table
 
     table = summary_table([Outcome("a-co", True, 0.5, revision=3), Outcome("b-co", True, 0.25, revision=1)], 0.8, 2)
     assert "a-co" in table and "r003" in table and "0.50" in table
@@ -57,14 +57,14 @@ def test_summary_lists_done_companies_with_revision_and_time(tmp_path):
 
 
 def test_summary_names_the_failure_reason():
-    from pipeline.batch import Outcome, summary_table
+    from pipeline.commands.batch import Outcome, summary_table
 
     table = summary_table([Outcome("bad-co", False, 0.1, reason="프로필 오류 1건:\n  - x.yaml:3 [base_year] 정수")], 0.2, 1)
     assert "실패 1개" in table and "bad-co: 프로필 오류 1건" in table and "[base_year] 정수" in table
 
 
 def test_a_worker_never_raises(tmp_path, monkeypatch):
-    from pipeline.batch import plan_company
+    from pipeline.commands.batch import plan_company
 
     monkeypatch.setenv("CARBON_COMPANIES_DIR", str(tmp_path))
     outcome = plan_company("no-such-company")

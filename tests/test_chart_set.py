@@ -163,8 +163,8 @@ def _running(pid: int) -> bool:
 
 def test_plan_starts_the_chart_worker_early_only_when_charts_will_likely_be_drawn(tmp_path, monkeypatch):
     """A first plan, or one after the profile changed, starts it; a re-plan of the same profile does not."""
-    from pipeline.cli import _charts_likely_drawn
-    from pipeline.revisions import store_revision
+    from pipeline.commands.plan import _charts_likely_drawn
+    from pipeline.store.revisions import store_revision
 
     monkeypatch.setenv("CARBON_REVISIONS_DIR", str(tmp_path / "revisions"))
     profile = tmp_path / "acme.yaml"

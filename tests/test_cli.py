@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from docx_helpers import docx_all_text, docx_part_xml, require_libreoffice
-from pipeline.cli import main
+from pipeline.commands import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def test_bad_overrides_are_reported_before_any_work(workspace):
 def test_quotes_in_overrides_feed_payback_and_budget(workspace):
     path = workspace / "companies" / "jinju-bolt.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    from pipeline.build import build_context
+    from pipeline.publish.context import build_context
 
     plain = build_context("jinju-bolt", with_documents=False)[1]
     chosen = [m["id"] for m in plain["strategy"]["measures"]]

@@ -13,7 +13,7 @@ import pytest
 
 from docx_helpers import ROOT, require_libreoffice
 
-from pipeline.build import build_context
+from pipeline.publish.context import build_context
 from pipeline.stages.draft import safe_text
 
 COMPANIES = sorted(p.stem for p in (ROOT / "companies").glob("*.yaml"))
@@ -113,7 +113,7 @@ def test_diagnosis_and_matching_chapters(company):
 @pytest.mark.parametrize("company", COMPANIES)
 def test_plan_docx_is_10_to_15_pages(company):
     require_libreoffice()
-    from pipeline.publish import render_all
+    from pipeline.publish.documents import render_all
     from pipeline.render.pdf import convert_to_pdf, count_pages
 
     files = render_all(context_of(company))

@@ -56,7 +56,7 @@ def store(planned, tmp_path, monkeypatch) -> Path:
 
 
 def cli(args: list[str]):
-    from pipeline.cli import main
+    from pipeline.commands import main
 
     return CliRunner().invoke(main, args, catch_exceptions=False)
 
@@ -107,7 +107,7 @@ def make_returned_draft(plan_docx: Path, target: Path) -> dict:
 
 
 def test_returned_draft_read_back(planned, tmp_path):
-    from pipeline.feedback_read import read_returned_draft
+    from pipeline.review.returned import read_returned_draft
     from pipeline.stages.draft import DOCUMENTS
 
     source = planned / "revisions" / COMPANY / "r001" / "plan.docx"
@@ -147,7 +147,7 @@ def test_feedback_command_stores_items(store, tmp_path):
     for item_id in ("r001-c1", "r001-i1", "r001-d1"):
         assert item_id in result.output
 
-    from pipeline.feedback_store import items
+    from pipeline.store.feedback import items
 
     stored = {i["id"]: i for i in items(COMPANY)}
     assert set(stored) == {"r001-c1", "r001-i1", "r001-d1"}
@@ -180,7 +180,7 @@ def test_feedback_command_stores_items(store, tmp_path):
     unknown = cli(["feedback-resolve", COMPANY, "r001-c99", "--status", "resolved"])
     assert unknown.exit_code == 2 and "r001-c99" in unknown.output
 
-    from pipeline.feedback_store import items_resolved_by
+    from pipeline.store.feedback import items_resolved_by
 
     assert items_resolved_by(COMPANY, {}) == ["r001-c1", "r001-i1"]
 
@@ -281,7 +281,7 @@ def test_hostile_file_in_a_subprocess_prints_no_traceback(store, tmp_path):
 @pytest.mark.hardening
 def test_lying_zip_header_is_read_with_a_cap(tmp_path, monkeypatch):
     """A member larger than MAX_PART_BYTES is refused even if it compresses modestly."""
-    from pipeline import feedback_read
+    from pipeline.review import returned as feedback_read
     from pipeline.errors import FeedbackError
 
     monkeypatch.setattr(feedback_read, "MAX_PART_BYTES", 1000)
@@ -320,7 +320,7 @@ def test_in_memory_docx_with_no_feedback(store, tmp_path):
 
 @pytest.mark.hardening
 def test_long_anchor_is_capped(tmp_path):
-    from pipeline.feedback_read import ANCHOR_CHARS, read_returned_draft
+    from pipeline.review.returned import ANCHOR_CHARS, read_returned_draft
 
     body = ('<w:p><w:commentRangeStart w:id="1"/>' + "<w:r><w:t>가나다라마</w:t></w:r>" * 2000
             + '<w:commentRangeEnd w:id="1"/></w:p>')

@@ -201,7 +201,7 @@ def test_status_table_and_html(env, tmp_path):
 
 
 def test_number_changes_cover_the_listed_paths():
-    from pipeline.redline import number_changes
+    from pipeline.review.redline import number_changes
 
     def ctx(total, toe, target, program, first):
         return {"diagnosis": {"emissions": {"total_tco2e": total, "scope1": [{"fuel": "lng", "tco2e": total / 2}]},
@@ -226,7 +226,7 @@ def test_redline_falls_back_to_python_docx(monkeypatch):
     import docx
     import python_redlines
 
-    from pipeline.redline import make_redline
+    from pipeline.review.redline import make_redline
 
     def document(texts):
         d = docx.Document()

@@ -1,11 +1,11 @@
-"""Schema errors in words (pipeline/schema_check.py): each bound keyword says the right comparison."""
+"""Schema errors in words (pipeline/profile/schema.py): each bound keyword says the right comparison."""
 from __future__ import annotations
 
 import jsonschema
 import pytest
 
-from pipeline.schema_check import document_problems
-from pipeline.yamlsafe import load_yaml
+from pipeline.profile.schema import document_problems
+from pipeline.profile.yamlsafe import load_yaml
 
 
 @pytest.mark.parametrize("keyword, value, expected", [

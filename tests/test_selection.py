@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from docx_helpers import docx_all_text
-from pipeline.cli import main
+from pipeline.commands import main
 from pipeline.errors import ContentError
 from pipeline.selection import (
     Application,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline.build import build_context, context_json
+from pipeline.publish.context import build_context, context_json
 from pipeline.content import get_content
 from pipeline.profile import list_company_ids, load_profile
 from pipeline.stages.diagnose import diagnose

@@ -13,7 +13,7 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              charts with matplotlib (in a worker process), as the first plan of a company does.
 (b') floor   the bare docxtpl render + save of the same three templates from the same final
              context, charts pre-rendered (in the chart cache), in a fresh process: interpreter
-             start, docxtpl/python-docx imports, context unpickled, `pipeline.publish.render_all`,
+             start, docxtpl/python-docx imports, context unpickled, `pipeline.publish.documents.render_all`,
              three files written. Measured like (a), so a/b′ compares like with like.
 (b) in-proc  the same render + save timed inside this process (warm, no start-up or imports):
              informative only, since (a) always includes a start-up that (b) leaves out.
@@ -145,7 +145,7 @@ def write_documents(files: dict[str, bytes], folder: Path) -> None:
 def floor_child(pickled: str, outdir: str) -> None:
     """(b') in a fresh process: unpickle the final context, render the three templates, save."""
     sys.path.insert(0, str(ROOT))
-    from pipeline.publish import render_all
+    from pipeline.publish.documents import render_all
 
     with open(pickled, "rb") as handle:
         context = pickle.load(handle)
@@ -156,8 +156,8 @@ def floor(company: str, work: Path, runs: int) -> tuple[dict, list[str]]:
     """(b) timed in this process, and the command line of (b′) for `interleaved`."""
     sys.path.insert(0, str(ROOT))
     os.environ.update(_env(work, cache=True))  # the warm-up call draws the charts; timed calls read them
-    from pipeline.build import build_context
-    from pipeline.publish import render_all
+    from pipeline.publish.context import build_context
+    from pipeline.publish.documents import render_all
 
     _profile, context = build_context(company)
     target = work / "floor" / company

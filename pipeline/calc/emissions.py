@@ -8,7 +8,7 @@ from __future__ import annotations
 from pipeline.calc.factors import FactorChoice, cite, revision_with_value
 from pipeline.content import Content
 from pipeline.errors import CalculationError
-from pipeline.units import is_energy_unit, mj_per_energy_unit, physical_multiplier
+from pipeline.profile.units import is_energy_unit, mj_per_energy_unit, physical_multiplier
 
 
 def fuel_energy(fuel: dict, content: Content, calorific_revision: str) -> dict:

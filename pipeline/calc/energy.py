@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pipeline.calc.factors import FactorChoice, cite, revision_with_value
 from pipeline.content import Content
-from pipeline.units import mj_per_energy_unit
+from pipeline.profile.units import mj_per_energy_unit
 
 MONTHS_KO = [f"{m}월" for m in range(1, 13)]
 

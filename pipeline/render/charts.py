@@ -1,7 +1,7 @@
 """Charts as PNG bytes with Korean labels (matplotlib, Agg backend, imported lazily).
 
 A chart is a spec (plain data, made by the draft stage with bar_spec / shares_spec /
-monthly_spec); rendering turns specs into PNGs:
+monthly_spec of pipeline/stages/chart_specs.py); rendering turns specs into PNGs:
 
     chart_png(spec)                         # one chart, cached, drawn in this process
     with ChartSet(specs, background=True) as charts:
@@ -18,6 +18,9 @@ everything it depends on (the spec, this module's source, the matplotlib version
 files). A re-run whose charts did not change never imports matplotlib (about half of a `plan`
 run's time). Cache folder: $CARBON_CACHE_DIR/charts (default ~/.cache/jinju-carbon/charts);
 CARBON_CHART_CACHE=off disables it. Best effort: a cache that cannot be read or written is ignored.
+
+Longer than 400 lines on purpose: drawing, the PNG cache and the worker share one cache key and one
+draw function, and the worker's fallbacks (a dead or failing worker → drawn here) are tested as one unit.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import RenderError
+from pipeline.stages.chart_specs import bar_spec, monthly_spec, shares_spec
 
 DPI = 150
 FIGSIZE = (6.3, 3.3)  # inches → 945×495 px; inserted at 150 mm width
@@ -87,7 +91,7 @@ def korean_font_family() -> str:
 def _cache_dir() -> Path | None:
     if os.environ.get("CARBON_CHART_CACHE", "").lower() in ("off", "0", "no", "false"):
         return None
-    from pipeline.cache import cache_dir
+    from pipeline.store.cache import cache_dir
 
     return cache_dir("charts")
 
@@ -325,21 +329,6 @@ def _draw_monthly(values: Sequence[float | None], title: str, unit: str) -> byte
 #   {"kind": "bar" | "shares" | "monthly", "labels": [...], "values": [...], "title": ..., "unit": ...}
 # ("monthly" has no labels: its twelve values are 1월..12월).
 _DRAW = {"bar": _draw_bar, "shares": _draw_shares, "monthly": _draw_monthly}
-
-
-def bar_spec(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> dict:
-    """Vertical bars with value labels; the y axis is labelled with the unit."""
-    return {"kind": "bar", "labels": [str(x) for x in labels], "values": list(values), "title": title, "unit": unit}
-
-
-def shares_spec(labels: Sequence[str], values: Sequence[float | None], title: str, unit: str) -> dict:
-    """Shares of a total: a pie for ≤ 6 non-negative parts, otherwise horizontal bars (%)."""
-    return {"kind": "shares", "labels": [str(x) for x in labels], "values": list(values), "title": title, "unit": unit}
-
-
-def monthly_spec(values_12: Sequence[float | None], title: str, unit: str) -> dict:
-    """Twelve monthly bars (None = no data) with a dashed average line."""
-    return {"kind": "monthly", "values": list(values_12), "title": title, "unit": unit}
 
 
 def check_spec(spec: dict) -> None:

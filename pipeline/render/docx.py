@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import write_atomic
+from pipeline.store.atomic import write_atomic
 from pipeline.errors import RenderError
 from pipeline.render import LANGUAGE
 

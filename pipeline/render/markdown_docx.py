@@ -20,6 +20,9 @@ The subdocument is a python-docx Document whose body is private but whose *part*
 template's document part, so paragraph/table styles, numbering and images resolve against the
 template (same as docxtpl's ``tpl.new_subdoc()`` without a file, which needs the optional
 ``docxcompose`` package only to import).
+
+Longer than 400 lines on purpose: the HTML walker (``_Builder``) is one state machine over lists,
+tables, runs and markers; split across modules its state would be shared by several files.
 """
 from __future__ import annotations
 

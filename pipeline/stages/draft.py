@@ -15,7 +15,7 @@ import re
 import jinja2
 from markupsafe import Markup
 
-from pipeline.cache import cache_dir
+from pipeline.store.cache import cache_dir
 from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import MARKER, marker, markers_in
@@ -167,7 +167,7 @@ def safe_text_block(text: str) -> str:
 
 def _chart_specs(context: dict) -> dict[str, dict]:
     """The charts the section texts can show (`![캡션](image:KEY)`), as specs for the renderer."""
-    from pipeline.render import charts
+    from pipeline.stages import chart_specs as charts
 
     d = context["diagnosis"]
     e = d["emissions"]

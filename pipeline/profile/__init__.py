@@ -6,17 +6,17 @@ against content/), each with file, line, field path and what is expected, in Kor
 from __future__ import annotations
 
 import datetime
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.content import PROJECT_ROOT, Content, read_yaml
+from pipeline.content import Content, read_yaml
+from pipeline.locations import companies_dir
 from pipeline.errors import Problem, ProfileError, UnknownCompanyError
-from pipeline.schema_check import document_problems
-from pipeline.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
-from pipeline.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
+from pipeline.profile.schema import document_problems
+from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
+from pipeline.profile.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
@@ -35,10 +35,6 @@ class Profile:
 
     def line_of(self, field: str) -> int | None:
         return self.document.line_of(field)
-
-
-def companies_dir() -> Path:
-    return Path(os.environ.get("CARBON_COMPANIES_DIR", PROJECT_ROOT / "companies"))
 
 
 def list_company_ids(folder: Path | None = None) -> list[str]:
@@ -143,7 +139,7 @@ def _schema_pass_marker(raw: bytes) -> Path | None:
     import hashlib
     import importlib.util
 
-    from pipeline.cache import cache_dir
+    from pipeline.store.cache import cache_dir
 
     try:
         folder = cache_dir("profiles")
@@ -152,7 +148,7 @@ def _schema_pass_marker(raw: bytes) -> Path | None:
             return None
         key = hashlib.sha256()
         here = Path(__file__)
-        for part in (SCHEMA_PATH, here, here.with_name("yamlsafe.py"), here.with_name("schema_check.py")):
+        for part in (SCHEMA_PATH, here, here.with_name("yamlsafe.py"), here.with_name("schema.py")):
             key.update(part.read_bytes())
         key.update(f"{spec.origin}:{Path(spec.origin).stat().st_mtime_ns}".encode())
         key.update(raw)

@@ -5,17 +5,17 @@ atomically and out/<id>/ receives the latest copy (each file replaced atomically
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.atomic import write_atomic
-from pipeline.build import context_json
-from pipeline.content import PROJECT_ROOT, get_content
+from pipeline.store.atomic import write_atomic
+from pipeline.publish.context import context_json
+from pipeline.content import get_content
+from pipeline.locations import PROJECT_ROOT, out_root
 from pipeline.errors import PipelineError
-from pipeline.revisions import author_name, fingerprint, store_revision
+from pipeline.store.revisions import author_name, fingerprint, store_revision
 
 DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
 
@@ -28,10 +28,6 @@ class Published:
     revision: int
     revision_dir: Path
     page_counts: dict[str, int] = field(default_factory=dict)
-
-
-def out_root() -> Path:
-    return Path(os.environ.get("CARBON_OUT_DIR", PROJECT_ROOT / "out"))
 
 
 def render_all(context: dict, background_charts: bool = False, chart_worker=None) -> dict[str, bytes]:

@@ -18,15 +18,11 @@ import time
 import uuid
 from pathlib import Path
 
-from pipeline.content import PROJECT_ROOT
+from pipeline.locations import store_root
 from pipeline.errors import RevisionError
 
 REVISION_DIR = re.compile(r"^r(\d{3,})$")
 STALE_TMP_SECONDS = 3600
-
-
-def store_root() -> Path:
-    return Path(os.environ.get("CARBON_REVISIONS_DIR", PROJECT_ROOT / "revisions"))
 
 
 def company_dir(company_id: str, root: Path | None = None) -> Path:

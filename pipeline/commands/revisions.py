@@ -1,28 +1,23 @@
-"""CLI commands of the feedback loop: feedback, feedback-list, feedback-resolve, diff, history, status, final.
+"""CLI commands of the feedback loop: feedback, feedback-list, feedback-resolve, diff, history, final
+(`status` is commands/status.py).
 
 See docs/revisions.md for the whole loop. Every user-facing error is a PipelineError (exit 2).
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import click
 
-from pipeline.atomic import write_atomic
-from pipeline.errors import FeedbackError, PipelineError, RevisionError
-
-
-def register(main: click.Group) -> None:
-    for command in (feedback, feedback_list, feedback_resolve, diff, history, status, final):
-        main.add_command(command)
+from pipeline.store.atomic import write_atomic
+from pipeline.errors import RevisionError
 
 
 def _company(company: str) -> str:
     """A company id: from companies/ if the profile exists, else a safe id that has revisions."""
     from pipeline.errors import UnknownCompanyError
     from pipeline.profile import COMPANY_ID, resolve_profile_path
-    from pipeline.revisions import company_dir
+    from pipeline.store.revisions import company_dir
 
     try:
         company_id, _ = resolve_profile_path(company)
@@ -47,9 +42,9 @@ def _short(text: str | None, width: int = 60) -> str:
 @click.option("--by", default=None, help="가져온 사람 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
 def feedback(company: str, file: Path, revision: int | None, by: str | None) -> None:
     """기업이 돌려보낸 .docx의 메모(주석)와 변경 내용(추적)을 피드백 항목으로 저장."""
-    from pipeline.feedback_read import read_returned_draft
-    from pipeline.feedback_store import store_feedback
-    from pipeline.revisions import revision_numbers, revision_path
+    from pipeline.review.returned import read_returned_draft
+    from pipeline.store.feedback import store_feedback
+    from pipeline.store.revisions import revision_numbers, revision_path
     from pipeline.stages.draft import DOCUMENTS
 
     company_id = _company(company)
@@ -88,7 +83,7 @@ def _item_line(item: dict) -> str:
 @click.option("--all", "show_all", is_flag=True, help="해결·미반영 항목도 표시 (기본: open만)")
 def feedback_list(company: str, show_all: bool) -> None:
     """피드백 항목과 상태."""
-    from pipeline.feedback_store import items
+    from pipeline.store.feedback import items
 
     company_id = _company(company)
     listed = [i for i in items(company_id) if show_all or i["status"] == "open"]
@@ -111,7 +106,7 @@ def feedback_list(company: str, show_all: bool) -> None:
 @click.option("--note", default=None, help="처리 메모 (예: overrides로 KPI 목표 조정)")
 def feedback_resolve(company: str, item_ids: tuple[str, ...], status: str, by: str | None, note: str | None) -> None:
     """피드백 항목의 상태를 바꿈. resolved 항목은 다음 plan 리비전의 resolves_feedback에 기록됨."""
-    from pipeline.feedback_store import set_status
+    from pipeline.store.feedback import set_status
 
     company_id = _company(company)
     events = set_status(company_id, list(item_ids), status, by=by, note=note)
@@ -135,9 +130,10 @@ def feedback_resolve(company: str, item_ids: tuple[str, ...], status: str, by: s
 @click.option("--author", default=None, help="변경 추적 작성자 이름 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
 def diff(company: str, a: int, b: int, out_file: Path | None, document: str, engine: str, author: str | None) -> None:
     """두 리비전의 문서를 비교: 변경 추적(빨간줄) .docx와 바뀐 섹션·수치 요약."""
-    from pipeline.publish import DOCUMENT_FILES, out_root
-    from pipeline.redline import load_context, make_redline, summarize
-    from pipeline.revisions import author_name, revision_path
+    from pipeline.locations import out_root
+    from pipeline.publish.documents import DOCUMENT_FILES
+    from pipeline.review.redline import load_context, make_redline, summarize
+    from pipeline.store.revisions import author_name, revision_path
 
     company_id = _company(company)
     if a == b:
@@ -187,8 +183,8 @@ def _fmt(value) -> str:
 @click.argument("company")
 def history(company: str) -> None:
     """리비전 목록: 시각, 작성자, 메모, 쪽수, open 피드백, 최종본 표시."""
-    from pipeline.feedback_store import final_revision, open_counts
-    from pipeline.revisions import read_meta, revision_numbers
+    from pipeline.store.feedback import final_revision, open_counts
+    from pipeline.store.revisions import read_meta, revision_numbers
 
     company_id = _company(company)
     numbers = revision_numbers(company_id)
@@ -223,182 +219,9 @@ def history(company: str) -> None:
 @click.option("--note", default=None, help="메모 (예: 2026-03-15 제출)")
 def final(company: str, number: int, force: bool, by: str | None, note: str | None) -> None:
     """리비전 N을 최종본(제출본)으로 지정. 이후 plan은 --force가 있어야 실행됨."""
-    from pipeline.feedback_store import mark_final
+    from pipeline.store.feedback import mark_final
 
     company_id = _company(company)
     record = mark_final(company_id, number, force=force, by=by, note=note)
     click.echo(f"{company_id}: r{number:03d}을(를) 최종본으로 지정했습니다 ({record['marked_at']}, {record['marked_by']}). "
                "이후 plan에는 --force가 필요합니다")
-
-
-# ---------------------------------------------------------------- status
-
-def company_status(company_id: str) -> dict:
-    """Stage and counts of one company, read from the revision store and out/ (never computed)."""
-    import json
-
-    from pipeline.feedback_store import final_revision, items
-    from pipeline.publish import out_root
-    from pipeline.revisions import read_meta, revision_numbers
-
-    row = {"id": company_id, "name": None, "stage": "profile", "revision": None, "stored_at": None,
-           "author": None, "open": 0, "final": None, "revisions": 0}
-    row["name"] = _company_name(company_id)
-    numbers = revision_numbers(company_id)
-    row["revisions"] = len(numbers)
-    if numbers:
-        latest = numbers[-1]
-        row["revision"] = latest
-        try:
-            meta = read_meta(company_id, latest)
-            row["stored_at"], row["author"] = meta.get("stored_at"), meta.get("author")
-        except (OSError, ValueError):
-            pass
-        row["stage"] = f"draft r{latest:03d}"
-        try:
-            row["open"] = sum(1 for i in items(company_id) if i["status"] == "open")
-        except (OSError, ValueError, KeyError):
-            row["open"] = 0
-        if row["open"]:
-            row["stage"] = f"feedback (open {row['open']})"
-        final = final_revision(company_id)
-        if final:
-            row["final"] = final["revision"]
-            row["stage"] = f"final r{final['revision']:03d}"
-        return row
-    context = out_root() / company_id / "context.json"
-    if context.is_file():
-        try:
-            data = json.loads(context.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if data.get("matches") is not None:
-            row["stage"] = "matched"
-        elif data.get("diagnosis") is not None:
-            row["stage"] = "diagnosed"
-    return row
-
-
-def _company_name(company_id: str) -> str | None:
-    from pipeline.profile import companies_dir
-    from pipeline.yamlsafe import MAX_YAML_BYTES, load_yaml
-
-    path = companies_dir() / f"{company_id}.yaml"
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_YAML_BYTES:
-            return None
-        data = load_yaml(path.read_bytes()).data  # safe loader: no objects, no aliases
-        name = ((data or {}).get("company") or {}).get("name")
-        return str(name) if name else None
-    except Exception:  # a broken profile must not break the status table
-        return None
-
-
-def all_status() -> list[dict]:
-    from pipeline.profile import list_company_ids
-    from pipeline.revisions import store_root
-
-    ids = list(list_company_ids())
-    root = store_root()
-    if root.is_dir():
-        from pipeline.profile import COMPANY_ID
-
-        for folder in sorted(root.iterdir()):
-            if folder.is_dir() and COMPANY_ID.match(folder.name) and folder.name not in ids:
-                ids.append(folder.name)
-    return [company_status(company_id) for company_id in sorted(ids)]
-
-
-STATUS_COLUMNS = [("id", "기업 id"), ("name", "회사명"), ("stage", "단계"), ("revisions", "리비전 수"),
-                  ("stored_at", "최신 리비전 시각"), ("author", "작성자"), ("open", "open 피드백"), ("final", "최종본")]
-
-
-def _cell(key: str, row: dict) -> str:
-    value = row.get(key)
-    if value is None:
-        return "-"
-    if key == "final":
-        return f"r{value:03d}"
-    if key == "stored_at":
-        return str(value)[:16].replace("T", " ")
-    return str(value)
-
-
-@click.command()
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="정적 HTML 현황 페이지를 이 경로에 씀")
-def status(html_file: Path | None) -> None:
-    """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN."""
-    rows = all_status()
-    if not rows:
-        click.echo("기업이 없습니다 (companies/*.yaml)")
-        return
-    table = [[header for _key, header in STATUS_COLUMNS]] + [[_cell(key, row) for key, _h in STATUS_COLUMNS] for row in rows]
-    widths = [max(_width(line[i]) for line in table) for i in range(len(STATUS_COLUMNS))]
-    for index, line in enumerate(table):
-        click.echo("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(line)).rstrip())
-        if index == 0:
-            click.echo("  ".join("-" * w for w in widths))
-    if html_file:
-        write_atomic(html_file, status_html(rows).encode("utf-8"))
-        click.echo(f"HTML 현황 → {html_file}")
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def status_html(rows: list[dict]) -> str:
-    import datetime
-
-    e = html.escape
-    stamp = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
-    head = "".join(f"<th>{e(h)}</th>" for _k, h in STATUS_COLUMNS)
-    body = []
-    for row in rows:
-        stage_class = row["stage"].split(" ")[0]
-        cells = []
-        for key, _h in STATUS_COLUMNS:
-            text = e(_cell(key, row))
-            if key == "stage":
-                cells.append(f'<td><span class="stage {e(stage_class)}">{text}</span></td>')
-            elif key == "open" and row.get("open"):
-                cells.append(f'<td class="num open">{text}</td>')
-            else:
-                cells.append(f'<td{" class=num" if key in ("open", "revisions") else ""}>{text}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["stage"].split(" ")[0]] = counts.get(row["stage"].split(" ")[0], 0) + 1
-    legend = " · ".join(f"{e(k)} {v}" for k, v in counts.items())
-    return f"""<!DOCTYPE html>
-<html lang="ko"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>탄소중립 컨설팅 문서 현황</title>
-<style>
-body {{ font-family: "Malgun Gothic", "Apple SD Gothic Neo", "Noto Sans KR", sans-serif; margin: 2rem; color: #222; }}
-h1 {{ font-size: 1.4rem; }} p.meta {{ color: #666; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
-th {{ background: #f2f4f7; }} td.num {{ text-align: right; }} td.open {{ color: #b42318; font-weight: bold; }}
-.stage {{ padding: .1rem .5rem; border-radius: .8rem; background: #eef; white-space: nowrap; }}
-.stage.profile {{ background: #eee; }} .stage.diagnosed, .stage.matched {{ background: #e0f2fe; }}
-.stage.draft {{ background: #fef3c7; }} .stage.feedback {{ background: #fee4e2; }} .stage.final {{ background: #d1fadf; }}
-</style></head>
-<body>
-<h1>탄소중립 컨설팅 문서 현황</h1>
-<p class="meta">생성: {e(stamp)} · 기업 {len(rows)}곳 · {legend}</p>
-<p class="meta">단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN</p>
-<table>
-<thead><tr>{head}</tr></thead>
-<tbody>
-{chr(10).join(body)}
-</tbody>
-</table>
-</body></html>
-"""
-
-
-__all__ = ["register", "company_status", "all_status", "status_html", "FeedbackError", "PipelineError"]

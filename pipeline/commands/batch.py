@@ -1,6 +1,6 @@
 """`python -m pipeline all`: plan every company in companies/ in parallel processes.
 
-Each company goes through exactly the code path of the `plan` command (``pipeline.cli._plan_one``)
+Each company goes through exactly the code path of the `plan` command (``pipeline.commands.plan._plan_one``)
 inside a worker of a ``concurrent.futures.ProcessPoolExecutor`` (default: one worker per CPU).
 Workers are long-lived, so the heavy imports (matplotlib, docxtpl) and content/ parsing are paid
 once per worker, not once per company. One company's failure never stops the others: a
@@ -23,6 +23,15 @@ import click
 from pipeline.errors import PipelineError
 
 
+@click.command(name="all")
+@click.option("--jobs", "-j", type=int, default=None, help="동시에 처리할 프로세스 수 (기본: CPU 수)")
+@click.option("--page-count/--no-page-count", default=False, help="쪽수도 셈 (느림)")
+def all_companies(jobs: int | None, page_count: bool) -> None:
+    """companies/의 모든 기업을 병렬로 처리하고 요약을 출력."""
+    sys.exit(run_batch(jobs=jobs, page_count=page_count))
+
+
+
 @dataclass
 class Outcome:
     company: str
@@ -34,7 +43,7 @@ class Outcome:
 
 def plan_company(company: str, page_count: bool = False) -> Outcome:
     """Worker: `plan` one company (same code path as the CLI command); never raises."""
-    from pipeline.cli import _plan_one
+    from pipeline.commands.plan import _plan_one
 
     start = time.perf_counter()
     try:
@@ -49,7 +58,8 @@ def plan_company(company: str, page_count: bool = False) -> Outcome:
 
 def run_batch(jobs: int | None = None, page_count: bool = False, companies: list[str] | None = None) -> int:
     """Plan `companies` (default: every profile in companies/) in `jobs` processes; return the exit code."""
-    from pipeline.profile import companies_dir, list_company_ids
+    from pipeline.locations import companies_dir
+    from pipeline.profile import list_company_ids
 
     ids = list(companies) if companies is not None else list_company_ids()
     if not ids:

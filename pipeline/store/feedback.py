@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 from pipeline.errors import FeedbackError, RevisionError
-from pipeline.revisions import author_name, company_dir, read_meta, revision_numbers, revision_path
+from pipeline.store.revisions import author_name, company_dir, read_meta, revision_numbers, revision_path
 
 STATUSES = ("open", "resolved", "wont-fix")
 KIND_LETTER = {"comment": "c", "insertion": "i", "deletion": "d"}

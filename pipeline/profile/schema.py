@@ -1,7 +1,7 @@
 """Checking a parsed YAML document against a JSON Schema, in the user's words.
 
-Shared by company profiles (pipeline/profile.py) and selection applications
-(pipeline/selection.py): duplicate keys, a document that is not a mapping, and every schema error
+Shared by company profiles (pipeline/profile/__init__.py) and selection applications
+(pipeline/selection/): duplicate keys, a document that is not a mapping, and every schema error
 become Problems with file, line, field path and a Korean message saying what is expected.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from pipeline.errors import Problem
-from pipeline.yamlsafe import YamlDocument, join_path
+from pipeline.profile.yamlsafe import YamlDocument, join_path
 
 TYPE_NAMES = {
     "string": "문자열",

@@ -1,12 +1,8 @@
-"""Command line: `python -m pipeline <command>`.
+"""`plan` (one company → three Word drafts, stored as a revision) and `pdf` (export them).
 
-Heavy libraries (docxtpl, matplotlib, python-redlines) are imported inside the commands that need
-them, so `--help` and `validate` start fast. Every user-facing error is a PipelineError: printed
-in Korean, exit status 2, no traceback.
+`_plan_one` is the one code path of a plan; `all` (commands/batch.py) runs it per company.
 """
 from __future__ import annotations
-
-import sys
 
 import click
 
@@ -22,43 +18,7 @@ def _echo_missing(items: list[dict]) -> None:
         click.echo(f"  - {item['need']}  ← {item['field']} ({item['used_for']})")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """탄소중립 컨설팅 문서 파이프라인 (company profiles → Korean Word drafts)."""
-
-
-@main.command()
-@click.argument("companies", nargs=-1)
-def validate(companies: tuple[str, ...]) -> None:
-    """프로필 검사 (렌더링 없음). ID가 없으면 companies/의 모든 프로필."""
-    from pipeline.content import get_content
-    from pipeline.profile import list_company_ids, validate_companies
-
-    ids = list(companies) or list_company_ids()
-    if not ids:
-        raise PipelineError("검사할 프로필이 없습니다 (companies/*.yaml)")
-    valid, problems = validate_companies(ids, get_content())
-    for company in valid:
-        click.echo(f"정상: {company}")
-    if problems:
-        click.echo(f"오류: 프로필 오류 {len(problems)}건", err=True)
-        for problem in problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
-
-
-@main.command()
-@click.argument("company")
-@click.option("--program", "program_id", default=None, help="매칭 1순위 대신 이 지원사업 id로 전략 수립")
-def context(company: str, program_id: str | None) -> None:
-    """진단·매칭·전략이 추가된 컨텍스트를 JSON으로 출력."""
-    from pipeline.build import build_context, context_json
-
-    _profile, ctx = build_context(company, program_id=program_id, with_documents=False)
-    click.echo(context_json(ctx))
-
-
-@main.command()
+@click.command()
 @click.argument("company")
 @click.option("--program", "program_id", default=None, help="매칭 1순위 대신 이 지원사업 id로 사업계획서 작성")
 @click.option("--author", default=None, help="리비전 작성자 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
@@ -74,10 +34,10 @@ def plan(company: str, program_id, author, note, force: bool, page_count: bool) 
 
 def _plan_one(company, program_id=None, author=None, note=None, force=False, page_count=True, quiet=False,
               background_charts=False):
-    from pipeline.build import build_context
-    from pipeline.feedback_store import guard_final, items_resolved_by
+    from pipeline.publish.context import build_context
+    from pipeline.store.feedback import guard_final, items_resolved_by
     from pipeline.profile import resolve_profile_path
-    from pipeline.publish import publish
+    from pipeline.publish.documents import publish
     from pipeline.render.pdf import libreoffice_path
 
     company_id, profile_path = resolve_profile_path(company)
@@ -112,7 +72,7 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
 def _charts_likely_drawn(company_id: str, profile_path) -> bool:
     """A first plan, or one after the profile changed, most likely draws charts; a re-plan of
     the same profile finds them in the chart cache (and then imports no matplotlib at all)."""
-    from pipeline.revisions import latest_profile
+    from pipeline.store.revisions import latest_profile
 
     stored = latest_profile(company_id)
     if stored is None:
@@ -123,14 +83,15 @@ def _charts_likely_drawn(company_id: str, profile_path) -> bool:
         return False  # load_profile reports an unreadable profile
 
 
-@main.command()
+@click.command()
 @click.argument("company")
 def pdf(company: str) -> None:
     """out/<id>/의 세 문서를 PDF로 내보냄 (LibreOffice 필요)."""
     from pathlib import Path
 
     from pipeline.profile import resolve_profile_path
-    from pipeline.publish import DOCUMENT_FILES, out_root
+    from pipeline.locations import out_root
+    from pipeline.publish.documents import DOCUMENT_FILES
     from pipeline.render.pdf import convert_to_pdf, count_pages
 
     company_id, _ = resolve_profile_path(company)
@@ -141,35 +102,3 @@ def pdf(company: str) -> None:
         raise PipelineError(f"먼저 `make plan COMPANY={company_id}`로 문서를 만드세요. 없는 파일: {', '.join(absent)}")
     for pdf_path in convert_to_pdf(docs, Path(folder)):
         click.echo(f"{pdf_path} ({count_pages(pdf_path)}쪽)")
-
-
-@main.command(name="all")
-@click.option("--jobs", "-j", type=int, default=None, help="동시에 처리할 프로세스 수 (기본: CPU 수)")
-@click.option("--page-count/--no-page-count", default=False, help="쪽수도 셈 (느림)")
-def all_companies(jobs: int | None, page_count: bool) -> None:
-    """companies/의 모든 기업을 병렬로 처리하고 요약을 출력."""
-    from pipeline.batch import run_batch
-
-    sys.exit(run_batch(jobs=jobs, page_count=page_count))
-
-
-@main.command()
-@click.option("--slots", type=int, default=None, help="선정 기업 수 (기본: 평가표 설정값)")
-@click.option("--table", default=None, help="평가 기준표: 연도(예: 2025) 또는 YAML 경로 (기본: content/selection/의 최신 연도)")
-def select(slots: int | None, table: str | None) -> None:
-    """신청기업 평가·선정: 평가표(docx)와 CSV를 out/selection/에 씀."""
-    from pipeline.selection import run_selection
-
-    run_selection(slots=slots, table=table)
-
-
-def _register_revision_commands() -> None:
-    from pipeline.commands_revisions import register
-
-    register(main)
-
-
-_register_revision_commands()
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,30 @@
+"""Command line: `python -m pipeline <command>`.
+
+Heavy libraries (docxtpl, matplotlib, python-redlines) are imported inside the commands that need
+them, so `--help` and `validate` start fast. Every user-facing error is a PipelineError: printed
+in Korean, exit status 2, no traceback.
+"""
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """탄소중립 컨설팅 문서 파이프라인 (company profiles → Korean Word drafts)."""
+
+
+def _register() -> None:
+    """Each group of commands is a module of its own; they import heavy libraries inside the commands."""
+    from pipeline.commands import batch, plan, profiles, revisions, selection, status
+
+    for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
+                    revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
+                    revisions.history, status.status, revisions.final):
+        main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()

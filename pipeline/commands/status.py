@@ -1,0 +1,181 @@
+"""`status`: where every company stands (profile → diagnosed → matched → draft → feedback → final),
+read from the revision store and out/, as a terminal table or a static HTML page."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import click
+
+from pipeline.store.atomic import write_atomic
+
+
+def company_status(company_id: str) -> dict:
+    """Stage and counts of one company, read from the revision store and out/ (never computed)."""
+    import json
+
+    from pipeline.store.feedback import final_revision, items
+    from pipeline.locations import out_root
+    from pipeline.store.revisions import read_meta, revision_numbers
+
+    row = {"id": company_id, "name": None, "stage": "profile", "revision": None, "stored_at": None,
+           "author": None, "open": 0, "final": None, "revisions": 0}
+    row["name"] = _company_name(company_id)
+    numbers = revision_numbers(company_id)
+    row["revisions"] = len(numbers)
+    if numbers:
+        latest = numbers[-1]
+        row["revision"] = latest
+        try:
+            meta = read_meta(company_id, latest)
+            row["stored_at"], row["author"] = meta.get("stored_at"), meta.get("author")
+        except (OSError, ValueError):
+            pass
+        row["stage"] = f"draft r{latest:03d}"
+        try:
+            row["open"] = sum(1 for i in items(company_id) if i["status"] == "open")
+        except (OSError, ValueError, KeyError):
+            row["open"] = 0
+        if row["open"]:
+            row["stage"] = f"feedback (open {row['open']})"
+        final = final_revision(company_id)
+        if final:
+            row["final"] = final["revision"]
+            row["stage"] = f"final r{final['revision']:03d}"
+        return row
+    context = out_root() / company_id / "context.json"
+    if context.is_file():
+        try:
+            data = json.loads(context.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if data.get("matches") is not None:
+            row["stage"] = "matched"
+        elif data.get("diagnosis") is not None:
+            row["stage"] = "diagnosed"
+    return row
+
+
+def _company_name(company_id: str) -> str | None:
+    from pipeline.locations import companies_dir
+    from pipeline.profile.yamlsafe import MAX_YAML_BYTES, load_yaml
+
+    path = companies_dir() / f"{company_id}.yaml"
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_YAML_BYTES:
+            return None
+        data = load_yaml(path.read_bytes()).data  # safe loader: no objects, no aliases
+        name = ((data or {}).get("company") or {}).get("name")
+        return str(name) if name else None
+    except Exception:  # a broken profile must not break the status table
+        return None
+
+
+def all_status() -> list[dict]:
+    from pipeline.profile import list_company_ids
+    from pipeline.locations import store_root
+
+    ids = list(list_company_ids())
+    root = store_root()
+    if root.is_dir():
+        from pipeline.profile import COMPANY_ID
+
+        for folder in sorted(root.iterdir()):
+            if folder.is_dir() and COMPANY_ID.match(folder.name) and folder.name not in ids:
+                ids.append(folder.name)
+    return [company_status(company_id) for company_id in sorted(ids)]
+
+
+STATUS_COLUMNS = [("id", "기업 id"), ("name", "회사명"), ("stage", "단계"), ("revisions", "리비전 수"),
+                  ("stored_at", "최신 리비전 시각"), ("author", "작성자"), ("open", "open 피드백"), ("final", "최종본")]
+
+
+def _cell(key: str, row: dict) -> str:
+    value = row.get(key)
+    if value is None:
+        return "-"
+    if key == "final":
+        return f"r{value:03d}"
+    if key == "stored_at":
+        return str(value)[:16].replace("T", " ")
+    return str(value)
+
+
+@click.command()
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="정적 HTML 현황 페이지를 이 경로에 씀")
+def status(html_file: Path | None) -> None:
+    """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN."""
+    rows = all_status()
+    if not rows:
+        click.echo("기업이 없습니다 (companies/*.yaml)")
+        return
+    table = [[header for _key, header in STATUS_COLUMNS]] + [[_cell(key, row) for key, _h in STATUS_COLUMNS] for row in rows]
+    widths = [max(_width(line[i]) for line in table) for i in range(len(STATUS_COLUMNS))]
+    for index, line in enumerate(table):
+        click.echo("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(line)).rstrip())
+        if index == 0:
+            click.echo("  ".join("-" * w for w in widths))
+    if html_file:
+        write_atomic(html_file, status_html(rows).encode("utf-8"))
+        click.echo(f"HTML 현황 → {html_file}")
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def status_html(rows: list[dict]) -> str:
+    import datetime
+
+    e = html.escape
+    stamp = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
+    head = "".join(f"<th>{e(h)}</th>" for _k, h in STATUS_COLUMNS)
+    body = []
+    for row in rows:
+        stage_class = row["stage"].split(" ")[0]
+        cells = []
+        for key, _h in STATUS_COLUMNS:
+            text = e(_cell(key, row))
+            if key == "stage":
+                cells.append(f'<td><span class="stage {e(stage_class)}">{text}</span></td>')
+            elif key == "open" and row.get("open"):
+                cells.append(f'<td class="num open">{text}</td>')
+            else:
+                cells.append(f'<td{" class=num" if key in ("open", "revisions") else ""}>{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["stage"].split(" ")[0]] = counts.get(row["stage"].split(" ")[0], 0) + 1
+    legend = " · ".join(f"{e(k)} {v}" for k, v in counts.items())
+    return f"""<!DOCTYPE html>
+<html lang="ko"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>탄소중립 컨설팅 문서 현황</title>
+<style>
+body {{ font-family: "Malgun Gothic", "Apple SD Gothic Neo", "Noto Sans KR", sans-serif; margin: 2rem; color: #222; }}
+h1 {{ font-size: 1.4rem; }} p.meta {{ color: #666; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f2f4f7; }} td.num {{ text-align: right; }} td.open {{ color: #b42318; font-weight: bold; }}
+.stage {{ padding: .1rem .5rem; border-radius: .8rem; background: #eef; white-space: nowrap; }}
+.stage.profile {{ background: #eee; }} .stage.diagnosed, .stage.matched {{ background: #e0f2fe; }}
+.stage.draft {{ background: #fef3c7; }} .stage.feedback {{ background: #fee4e2; }} .stage.final {{ background: #d1fadf; }}
+</style></head>
+<body>
+<h1>탄소중립 컨설팅 문서 현황</h1>
+<p class="meta">생성: {e(stamp)} · 기업 {len(rows)}곳 · {legend}</p>
+<p class="meta">단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN</p>
+<table>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody>
+</table>
+</body></html>
+"""
+
+
+__all__ = ["status", "company_status", "all_status", "status_html"]

@@ -1,0 +1,1 @@
+"""Reading what comes back: returned drafts (comments, tracked changes) and redlines between revisions."""

@@ -1,0 +1,1 @@
+"""What the pipeline keeps: atomic writes, the revision store, the feedback store and caches."""
