@@ -38,6 +38,19 @@ class Content:
         """One content file, parsed (for files without a named attribute below)."""
         return read_yaml(self.root / relative)
 
+    def read_csv(self, relative: str) -> list[dict]:
+        """A CSV table (header row; lines starting with '#' are the file's notes)."""
+        import csv
+
+        path = self.root / relative
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+        except FileNotFoundError:
+            raise ContentError(f"{path}: 콘텐츠 파일이 없습니다") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ContentError(f"{path}: CSV 오류: {exc}") from None
+
     def require(self, data: dict, key: str, relative: str):
         if not isinstance(data, dict) or key not in data:
             raise ContentError(f"{self.root / relative}: '{key}' 항목이 없습니다")
@@ -72,6 +85,16 @@ class Content:
     @cached_property
     def cbam(self) -> dict:
         return self.read("regulations/cbam.yaml")
+
+    @cached_property
+    def cbam_default_values(self) -> list[dict]:
+        """EU default values (Implementing Regulation (EU) 2025/2621), one row per country and CN line."""
+        return self.read_csv("cbam/default_values.csv")
+
+    @cached_property
+    def cbam_benchmarks(self) -> list[dict]:
+        """CBAM benchmarks, Column A and B (Implementing Regulation (EU) 2025/2620), one row per CN code and route."""
+        return self.read_csv("cbam/benchmarks.csv")
 
     @cached_property
     def re100(self) -> dict:

@@ -220,15 +220,13 @@ def test_cbam_other_sections(cbam):
     assert_record(po, "cbam.free_allocation_phase_out")
     assert cbam["default_value_markup"]["values"] == {2026: 0.10, 2027: 0.20, 2028: 0.30}
     cp = cbam["cost_parameters"]
-    for k in ("ets_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor", "korean_carbon_price_krw_per_t"):
+    for k in ("certificate_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor", "korean_carbon_price_krw_per_t"):
         assert_record(cp[k], f"cbam.cost_parameters.{k}")
     assert cp["korean_carbon_price_krw_per_t"]["applies_only_if"] == "k_ets_allocated"
-    for k, b in cp["benchmarks_tco2_per_t"].items():
-        if k == "note":
-            continue
-        assert_record(b, f"cbam.benchmarks.{k}")
-    assert {"iron_steel_fasteners", "aluminium_products"} <= set(cp["benchmarks_tco2_per_t"])
-    assert isinstance(cbam["eu_default_values_tco2_per_t"], dict)
+    assert cp["certificate_price_eur_per_t"]["value"] == 75.36 and cp["eur_krw"]["value"] == 1475.40
+    for k, table in cbam["tables"].items():  # the EU's own files, each with source, version and fingerprint
+        assert_source(table["source"], f"cbam.tables.{k}")
+        assert table["version"] and (table.get("sha256") or table.get("source_file_sha256"))
     pe = cbam["proposed_extension"]
     assert pe["status"] == "proposal" and str(pe["applies_from"]) == "2028-01-01"
     assert_source(pe["source"], "cbam.proposed_extension")

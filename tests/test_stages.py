@@ -53,21 +53,31 @@ def test_cbam_samples(contexts):
     assert contexts["jinju-alu"]["diagnosis"]["cbam"]["covered"] is True
     assert contexts["jinju-aero"]["diagnosis"]["cbam"]["covered"] is False
     assert contexts["jinju-valve"]["diagnosis"]["cbam"]["covered"] is False
-    for company in ("jinju-bolt", "jinju-alu"):
+    for company in ("jinju-bolt", "jinju-alu", "jinju-forge"):
         covered = [p for p in contexts[company]["diagnosis"]["cbam"]["products"] if p["covered"]]
-        assert any(p.get("see_direct_tco2e_per_t") for p in covered), "embedded emissions"
-        assert any(p.get("cost_projection") for p in covered), "cost projection"
-        years = [r["year"] for r in next(p for p in covered if p.get("cost_projection"))["cost_projection"]]
-        assert years == list(range(2026, 2035))
+        for p in covered:
+            see = p["see"]
+            # eq. 59–60: own process plus every precursor, per tonne of the good
+            expected = (see["own_direct_tco2e"] + sum(x["mass_t"] * x["see_direct"] for x in see["precursors"])) / see["activity_t"]
+            assert see["precursors"] and see["direct_per_t"] == pytest.approx(expected)
+            assert see["direct_per_t"] > 5 * see["own_direct_per_t"], "precursors dominate a forged or extruded good"
+            assert p["default"]["value"] is not None
+        priced = [p for p in covered if p.get("cost_paths")]
+        assert priced, "cost paths"
+        assert [r["year"] for r in priced[0]["cost_paths"]] == list(range(2026, 2035))
+        assert all(r["actual"] and r["default"] for p in priced for r in p["cost_paths"])
 
 
 def test_embedded_emissions_allocation_adds_up(contexts):
     d = contexts["jinju-bolt"]["diagnosis"]
     products = d["cbam"]["products"]
-    if not all(p.get("see_direct_tco2e_per_t") is not None and p["output_t"] for p in products):
-        pytest.skip("every product must be covered and have tonnes for this balance")
-    direct = sum(p["see_direct_tco2e_per_t"] * p["output_t"] for p in products)
-    assert direct == pytest.approx(d["emissions"]["scope1_tco2e"], rel=1e-6)
+    assert all(p.get("see") and p["output_t"] for p in products), "every product covered, with tonnes"
+    own = sum(p["see"]["own_direct_tco2e"] for p in products)
+    fuels = contexts["jinju-bolt"]["company"]["energy"]["fuels"]
+    mobile = sum(line["tco2e"] for line, fuel in zip(d["emissions"]["scope1"], fuels) if fuel.get("mobile"))
+    assert mobile > 0, "the sample's forklift diesel"
+    # the own-process emissions are Scope 1 less the mobile machinery outside the CBAM boundary
+    assert own == pytest.approx(d["emissions"]["scope1_tco2e"] - mobile, rel=1e-6)
 
 
 def test_missing_output_is_marked_not_guessed():

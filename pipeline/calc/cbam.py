@@ -1,10 +1,11 @@
-"""EU CBAM exposure: Annex I classification, per-customer threshold, embedded emissions and cost.
+"""EU CBAM exposure: Annex I classification, embedded emissions with precursors, the importer's cost.
 
 The rules (prefixes and exceptions, the 50 t threshold, the free-allocation phase-out, prices)
 are data in content/regulations/cbam.yaml; this module only applies them.
 """
 from __future__ import annotations
 
+import datetime
 import re
 
 from pipeline.calc.factors import cite
@@ -14,14 +15,23 @@ def normalise_code(code: str) -> str:
     return re.sub(r"[^0-9]", "", str(code))
 
 
+def _undivided(digits: str) -> str:
+    """Drop trailing '00' pairs past the heading: in the HS/CN nomenclature '00' means 'not
+    subdivided', so the Annex I line 2523 29 00 is the whole subheading 2523.29 and 7309 00 the
+    whole heading 7309. A 6-digit code of such a line is therefore decided."""
+    while len(digits) > 4 and len(digits) % 2 == 0 and digits.endswith("00"):
+        digits = digits[:-2]
+    return digits
+
+
 def classify(code: str, cbam: dict) -> dict:
     """Classify one CN/HS code: covered True/False, or None when more digits are needed."""
-    digits = normalise_code(code)
+    digits = _undivided(normalise_code(code))
     sectors = cbam.get("sectors", {})
     undecided = None
     for rule in cbam.get("rules", []):
-        prefix = normalise_code(rule["prefix"])
-        exceptions = [normalise_code(e) for e in rule.get("except", []) or []]
+        prefix = _undivided(normalise_code(rule["prefix"]))
+        exceptions = [_undivided(normalise_code(e)) for e in rule.get("except", []) or []]
         if digits.startswith(prefix):
             hit = next((e for e in exceptions if digits.startswith(e)), None)
             if hit:
@@ -78,48 +88,153 @@ def proposed_extension_watch(code: str, cbam: dict) -> bool:
     return any(digits.startswith(normalise_code(p)) for p in prefixes)
 
 
-def cost_projection(see_direct: float, see_indirect: float | None, emissions_scope: str, tonnes: float,
-                    benchmark: float | None, cbam: dict, korean_price_paid_krw: float) -> list[dict]:
-    """Certificates and cost per year 2026–2034 for `tonnes` a year of one good into the EU.
+def embedded_emissions(activity_t: float, own_direct_t: float | None, electricity_mwh: float | None,
+                       grid_factor: float, precursors: list[dict]) -> dict:
+    """SEE of a good by Implementing Regulation (EU) 2025/2547, Annex III B, equations 59–60:
+    SEE = (attributed emissions of the process + Σ mass of precursor i × SEE of precursor i) ÷ activity level.
 
-    certificates/t = embedded − benchmark × CBAM factor(year) × CSCF (not below 0); the carbon price
-    paid in Korea is deducted. Prices and benchmark are stated parameters from content.
+    Each precursor is {mass_t, see_direct, see_indirect, ...}: its mass is all that entered the
+    process in the year (cut-offs and scrap included). Direct and indirect stay apart; whether the
+    indirect part counts for the good is the caller's rule (Annex II of Regulation (EU) 2023/956).
     """
-    params = cbam.get("cost_parameters", {})
-    price_eur = float(params["ets_price_eur_per_t"]["value"])
-    eur_krw = (params.get("eur_krw") or {}).get("value")  # None: KRW figures stay unknown
-    cscf = float((params.get("cross_sectoral_correction_factor") or {}).get("value") or 1.0)
-    factors = (cbam.get("free_allocation_phase_out") or {}).get("values", {})
-    indirect = (see_indirect or 0.0) if emissions_scope == "direct_indirect" else 0.0
-    embedded = see_direct + indirect
+    parts, direct, indirect = [], own_direct_t, None
+    if electricity_mwh is not None:
+        indirect = electricity_mwh * grid_factor
+    for p in precursors:
+        embedded_direct = p["mass_t"] * p["see_direct"] if p.get("see_direct") is not None else None
+        embedded_indirect = p["mass_t"] * p["see_indirect"] if p.get("see_indirect") is not None else 0.0
+        parts.append({**p, "mass_per_t": p["mass_t"] / activity_t, "embedded_direct_t": embedded_direct,
+                      "embedded_direct_per_t": None if embedded_direct is None else embedded_direct / activity_t})
+        direct = None if direct is None or embedded_direct is None else direct + embedded_direct
+        indirect = None if indirect is None else indirect + embedded_indirect
+    return {
+        "activity_t": activity_t,
+        "own_direct_tco2e": own_direct_t,
+        "own_direct_per_t": None if own_direct_t is None else own_direct_t / activity_t,
+        "electricity_mwh": electricity_mwh,
+        "grid_factor": grid_factor,
+        "precursors": parts,
+        "direct_per_t": None if direct is None else direct / activity_t,
+        "indirect_per_t": None if indirect is None else indirect / activity_t,
+    }
+
+
+def _factor(table: dict, year: int) -> float:
+    return float(table[year] if year in table else table[str(year)])
+
+
+def cost_paths(see_actual: float | None, default: dict, benchmarks: dict, precursors: list[dict], tonnes: float,
+               cbam: dict, sector: str, korean_price_paid_krw: float = 0.0) -> list[dict]:
+    """What the EU importer pays per year 2026–2034 for `tonnes` of the good, on two paths.
+
+    actual:  certificates/t = SEE − SEFA, SEFA = CBAM factor × CSCF × (Column A of the good's process
+             + Σ mass per t × Column B of each precursor) (2025/2620 Annex points 3.1, 3.3);
+    default: certificates/t = default × (1 + mark-up) − CBAM factor × CSCF × Column B of the good
+             (2025/2620 Art. 3, Annex point 4; mark-up per 2025/2621).
+    Never below zero. A carbon price paid in Korea (K-ETS) is deducted on both paths (Art. 9 of
+    Regulation (EU) 2023/956). Missing inputs leave that path None, never a guess.
+    """
+    from pipeline.calc.cbam_tables import markup
+
+    params = cbam["cost_parameters"]
+    price = float(params["certificate_price_eur_per_t"]["value"])
+    eur_krw = float(params["eur_krw"]["value"]) if (params.get("eur_krw") or {}).get("value") else None
+    cscf_table = (params.get("cross_sectoral_correction_factor") or {}).get("values") or {}
+    factors = cbam["free_allocation_phase_out"]["values"]
     rows = []
     for year in sorted(int(y) for y in factors):
-        # Without a sourced benchmark the free-allocation deduction is unknown: the row is then an
-        # upper bound (no deduction), flagged as such, never a guessed benchmark.
-        free = benchmark * float(factors[year] if year in factors else factors[str(year)]) * cscf if benchmark is not None else None
-        per_t = max(embedded - (free or 0.0), 0.0)
-        certificates = per_t * tonnes
-        gross_eur = certificates * price_eur
-        deduction_eur = min(certificates * korean_price_paid_krw / eur_krw, gross_eur) if eur_krw else 0.0
-        net_eur = gross_eur - deduction_eur
-        rows.append({
-            "year": year,
-            "cbam_factor": float(factors[year] if year in factors else factors[str(year)]),
-            "free_allocation_tco2_per_t": free,
-            "certificates_per_t": per_t,
-            "certificates": certificates,
-            "cost_eur": net_eur,
-            "upper_bound": free is None,
-            "cost_krw_million": net_eur * eur_krw / 1e6 if eur_krw else None,
-        })
+        factor = _factor(factors, year)
+        cscf = float(cscf_table.get(year, cscf_table.get(str(year), 1.0)))
+        col_a = benchmarks["A"].get(year)
+        actual = None
+        if see_actual is not None and col_a is not None and all(p.get("column_b", {}).get(year) is not None for p in precursors):
+            sefa = factor * cscf * (col_a + sum(p["mass_per_t"] * p["column_b"][year] for p in precursors))
+            actual = _path(see_actual, sefa, tonnes, price, eur_krw, korean_price_paid_krw)
+        default_path = None
+        col_b = benchmarks["B"].get(year)
+        if default.get("value") is not None and col_b is not None:
+            declared = default["value"] * (1 + markup(year, sector, cbam))
+            default_path = _path(declared, factor * cscf * col_b, tonnes, price, eur_krw, korean_price_paid_krw)
+            default_path["declared_per_t"] = declared
+        saving = (default_path["cost_eur_per_t"] - actual["cost_eur_per_t"]) if actual and default_path else None
+        rows.append({"year": year, "cbam_factor": factor, "cscf": cscf, "price_eur": price,
+                     "actual": actual, "default": default_path, "actual_saves_eur_per_t": saving})
     return rows
+
+
+def _path(see: float, sefa: float, tonnes: float, price: float, eur_krw: float | None, paid_krw: float) -> dict:
+    per_t = max(see - sefa, 0.0)
+    eur_per_t = per_t * price
+    if paid_krw and eur_krw:
+        eur_per_t = max(eur_per_t - per_t * paid_krw / eur_krw, 0.0)
+    return {
+        "see_per_t": see, "sefa_per_t": sefa, "certificates_per_t": per_t, "certificates": per_t * tonnes,
+        "cost_eur_per_t": eur_per_t, "cost_eur": eur_per_t * tonnes,
+        "cost_krw_million": eur_per_t * tonnes * eur_krw / 1e6 if eur_krw else None,
+    }
 
 
 def parameters_used(cbam: dict) -> list[dict]:
     params = cbam.get("cost_parameters", {})
     out = []
-    for key in ("ets_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor"):
+    for key in ("certificate_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor"):
         rec = params.get(key)
         if rec:
             out.append({"name": key, "value": rec.get("value"), "basis": rec.get("basis"), "source": cite(rec.get("source"))})
     return out
+
+
+def cheaper_path(rows: list[dict]) -> dict | None:
+    """Which path costs the importer less, over the years both can be computed."""
+    both = [r for r in rows if r["actual"] and r["default"]]
+    if not both:
+        return None
+    actual = sum(r["actual"]["cost_eur"] for r in both)
+    default = sum(r["default"]["cost_eur"] for r in both)
+    first = both[0]
+    return {
+        "path": "actual" if actual < default else "default" if default < actual else "equal",
+        "actual_eur": actual, "default_eur": default, "years": [r["year"] for r in both],
+        "first_year": first["year"],
+        "first_year_saving_eur_per_t": first["actual_saves_eur_per_t"],
+        "see_actual": first["actual"]["see_per_t"], "see_default": first["default"]["declared_per_t"],
+    }
+
+
+def _deadline_end(value, today: datetime.date) -> datetime.date | None:
+    """The last day a customer's deadline allows: 'YYYY-MM' → month end, 'YYYY' → 31 December."""
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return datetime.date.fromisoformat(text)
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            year, month = int(text[:4]), int(text[5:])
+            following = datetime.date(year + month // 12, month % 12 + 1, 1)
+            return following - datetime.timedelta(days=1)
+        if re.fullmatch(r"\d{4}", text):
+            return datetime.date(int(text), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+def deadlines(company: dict, cbam: dict, today: datetime.date) -> dict:
+    """The importer's declaration date for this year's imports, and each customer's CBAM data request
+    against today (an overdue request is said to be overdue)."""
+    rule = cbam["deadlines"]["declaration"]
+    month, day = (int(x) for x in rule["month_day"].split("-"))
+    first = datetime.date.fromisoformat(str(rule["first"]))
+    import_year = max(today.year, first.year - 1)
+    declaration = datetime.date(import_year + 1, month, day)
+    requests = []
+    for demand in company.get("customer_demands") or []:
+        if "cbam_data" not in demand.get("demands", []):
+            continue
+        end = _deadline_end(demand.get("deadline"), today) if demand.get("deadline") is not None else None
+        requests.append({
+            "customer": demand["customer"], "deadline": demand.get("deadline"),
+            "status": None if end is None else "overdue" if end < today else "open",
+            "days_left": None if end is None else (end - today).days,
+        })
+    return {"rule_ko": rule["rule_ko"], "import_year": import_year, "declaration_due": declaration.isoformat(),
+            "first_due": first.isoformat(), "customer_requests": requests, "today": today.isoformat()}

@@ -5,7 +5,10 @@ content/readiness.yaml; adds context["diagnosis"]. Computes only: nothing is wri
 """
 from __future__ import annotations
 
+import datetime
+
 from pipeline.calc import cbam as cbam_rules
+from pipeline.calc import cbam_tables
 from pipeline.calc.emissions import scope1, scope2, scope3
 from pipeline.calc.energy import energy_profile, product_output_tonnes
 from pipeline.calc.exposure import due_diligence, energy_obligations, re100_status
@@ -88,51 +91,34 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
     eu = set(rules.get("eu_countries", []))
     products = []
     allocation = _allocate(company, fuels, s2)
+    k_ets = (company.get("regulation_status") or {}).get("k_ets") == "allocated"
+    paid = float(rules["cost_parameters"]["korean_carbon_price_krw_per_t"]["value"]) if k_ets else 0.0
     for product in company["products"]:
-        verdict = cbam_rules.classify(product["hs_code"], rules)
+        code = product.get("cn_code") or product["hs_code"]
+        verdict = cbam_rules.classify(code, rules)
         item = {
             "id": product["id"],
             "name": product["name"],
             "hs_code": product["hs_code"],
+            "cn_code": cbam_tables.digits_of(code),
+            "cn_display": cbam_tables.cn_display(code),
             "covered": verdict["covered"],
             "sector": verdict["sector"],
             "sector_ko": verdict["sector_ko"],
             "emissions_scope": verdict["emissions_scope"],
+            "indirect_counted": verdict["emissions_scope"] == "direct_indirect",
             "reason": verdict["reason"],
-            "proposed_extension": cbam_rules.proposed_extension(product["hs_code"], rules),
-            "proposed_extension_watch": cbam_rules.proposed_extension_watch(product["hs_code"], rules),
+            "proposed_extension": cbam_rules.proposed_extension(code, rules),
+            "proposed_extension_watch": cbam_rules.proposed_extension_watch(code, rules),
             "output_t": product_output_tonnes(product),
+            "see": None,
+            "default": None,
+            "cost_paths": None,
         }
         if verdict["covered"] is None:
-            missing.add(f"products.{product['id']}.hs_code", f"{product['name']}의 8자리 이상 CN 코드", "CBAM 대상 판정")
+            missing.add(f"products.{product['id']}.cn_code", f"{product['name']}의 8자리 CN 코드", "CBAM 대상 판정")
         if verdict["covered"]:
-            share = allocation.get(product["id"])
-            if share is None:
-                item["see_direct_tco2e_per_t"] = item["see_indirect_tco2e_per_t"] = None
-                missing.add(f"products.{product['id']}.annual_output", f"{product['name']} 연간 생산량(톤)", "CBAM 제품 내재배출량")
-            else:
-                item["see_direct_tco2e_per_t"] = share["direct_tco2e"] / share["tonnes"]
-                item["see_indirect_tco2e_per_t"] = share["mwh"] * s2["grid_factor"] / share["tonnes"]
-                item["electricity_mwh_per_t"] = share["mwh"] / share["tonnes"]
-                item["allocation_trace"] = share["trace"]
-            item["eu_customers"] = _eu_customers(company, product["id"], eu, rules)
-            shares = [c["allocated_tonnes"] for c in item["eu_customers"]]
-            item["eu_tonnes"] = sum(shares) if shares and None not in shares else None
-            default = (rules.get("eu_default_values_tco2_per_t") or {}).get(product["id"])
-            item["eu_default"] = default
-            benchmark = _benchmark(verdict["sector"], rules)
-            item["benchmark"] = benchmark
-            if item.get("see_direct_tco2e_per_t") is not None and item["eu_tonnes"]:
-                k_ets = (company.get("regulation_status") or {}).get("k_ets") == "allocated"
-                price = float(rules["cost_parameters"]["korean_carbon_price_krw_per_t"]["value"]) if k_ets else 0.0
-                item["cost_projection"] = cbam_rules.cost_projection(
-                    item["see_direct_tco2e_per_t"], item["see_indirect_tco2e_per_t"], verdict["emissions_scope"],
-                    item["eu_tonnes"], benchmark["value"] if benchmark else None, rules, price,
-                )
-            else:
-                item["cost_projection"] = None
-                if item["eu_customers"] and not item["eu_tonnes"]:  # sold in the EU, tonnes unknown
-                    missing.add("exports[].customers[].annual_tonnes", f"{product['name']}의 EU 고객사별 연간 수입량(톤)", "CBAM 인증서 비용 추정")
+            _cbam_product(item, product, company, content, allocation, s2, eu, paid, missing)
         products.append(item)
     covered = [p for p in products if p["covered"]]
     return {
@@ -142,21 +128,90 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
         "threshold_t": rules.get("de_minimis", {}).get("mass_t_per_importer_year"),
         "parameters": cbam_rules.parameters_used(rules),
         "phase_out": (rules.get("free_allocation_phase_out") or {}).get("values", {}),
+        "markup": rules["default_value_markup"]["values"],
+        "deadlines": cbam_rules.deadlines(company, rules, datetime.date.today()),
+        "verifier_rule": rules["verifier"]["rule_ko"],
+        "boundary": rules["boundary"],
         "proposed_extension_any": any(p["proposed_extension"] for p in products),
         "proposed_extension_list_known": bool((rules.get("proposed_extension") or {}).get("prefixes")),
         "proposed_extension_note": (rules.get("proposed_extension") or {}).get("description_ko"),
     }
 
 
-def _benchmark(sector: str | None, rules: dict):
-    table = (rules.get("cost_parameters") or {}).get("benchmarks_tco2_per_t") or {}
-    for key, record in table.items():
-        if not isinstance(record, dict):
-            continue  # notes between the records
-        if record.get("sector") == sector or key.startswith(sector or "\0"):
-            if record.get("value") is not None:
-                return {"id": key, "value": float(record["value"]), "basis": record.get("basis"), "verified": record.get("verified", False)}
-    return None
+def _cbam_product(item: dict, product: dict, company: dict, content: Content, allocation: dict, s2: dict,
+                  eu: set, paid_krw: float, missing: Missing) -> None:
+    """SEE with precursors, the EU default of the good, the benchmarks and the two cost paths."""
+    rules, name, pid = content.cbam, product["name"], product["id"]
+    years = [int(y) for y in rules["free_allocation_phase_out"]["values"]]
+    precursors = [_precursor(pre, content, eu, years, missing, f"products.{pid}.precursors[{i}]", name)
+                  for i, pre in enumerate(product.get("precursors") or [])]
+    if not precursors:
+        missing.add(f"products.{pid}.precursors", f"{name}의 원소재(전구물질) CN 코드·원산지·연간 투입량(t)",
+                    "CBAM 내재배출량 (전구물질 포함)")
+    share = allocation.get(pid)
+    if share is None:
+        missing.add(f"products.{pid}.annual_output", f"{name} 연간 생산량(톤)", "CBAM 제품 내재배출량")
+    else:
+        see = cbam_rules.embedded_emissions(share["tonnes"], share["direct_tco2e"], share["mwh"], s2["grid_factor"], precursors)
+        see["trace"] = share["trace"]
+        see["complete"] = bool(precursors) and see["direct_per_t"] is not None
+        item["see"] = see
+    # The good is made in this installation, in Korea: its default value and route are Korea's.
+    item["default"] = cbam_tables.default_value(item["cn_code"], "KR", content.cbam_default_values, rules)
+    if item["default"]["value"] is None:
+        missing.add(f"products.{pid}.cn_code", f"{name}의 8자리 CN 코드 ({item['default']['reason']})", "EU 기본값 비교")
+    route = item["default"].get("route") or []
+    item["benchmarks"] = {col: {y: cbam_tables.benchmark(item["cn_code"], col, route, y, content.cbam_benchmarks)["value"]
+                                for y in years} for col in ("A", "B")}
+    if None in item["benchmarks"]["A"].values() or None in item["benchmarks"]["B"].values():
+        missing.add(f"products.{pid}.cn_code", f"{name}의 8자리 CN 코드 (벤치마크 판정)", "무상할당 조정(벤치마크)")
+    item["eu_customers"] = _eu_customers(company, pid, eu, rules)
+    shares = [c["allocated_tonnes"] for c in item["eu_customers"]]
+    item["eu_tonnes"] = sum(shares) if shares and None not in shares else None
+    if item["eu_customers"] and not item["eu_tonnes"]:
+        missing.add("exports[].customers[].annual_tonnes", f"{name}의 EU 고객사별 연간 수입량(톤)", "CBAM 인증서 비용 추정")
+    see = item["see"] or {}
+    actual = see.get("direct_per_t") if see.get("complete") else None
+    if actual is not None and item["indirect_counted"]:
+        actual = None if see.get("indirect_per_t") is None else actual + see["indirect_per_t"]
+    if item["eu_tonnes"]:
+        item["cost_paths"] = cbam_rules.cost_paths(actual, item["default"], item["benchmarks"], see.get("precursors") or [],
+                                                   item["eu_tonnes"], rules, item["sector"], paid_krw)
+        item["cheaper_path"] = cbam_rules.cheaper_path(item["cost_paths"])
+
+
+def _precursor(pre: dict, content: Content, eu: set, years: list[int], missing: Missing, field: str,
+               product_name: str) -> dict:
+    """One precursor's SEE: the supplier's actual value where given, else the EU default for its origin."""
+    rules = content.cbam
+    row = {"name": pre["name"], "cn_code": cbam_tables.digits_of(pre["cn_code"]), "cn_display": cbam_tables.cn_display(pre["cn_code"]),
+           "country": pre["country"],
+           "mass_t": float(pre["mass_t"]), "supplier": pre.get("supplier"), "eu_origin": pre["country"] in eu}
+    default = cbam_tables.default_value(pre["cn_code"], pre["country"], content.cbam_default_values, rules)
+    supplied = pre.get("supplier_see")
+    if row["eu_origin"]:
+        row.update(see_direct=0.0, see_indirect=0.0, source="eu_origin", verified=True,
+                   source_ko=rules["boundary"]["eu_origin_zero_ko"])
+    elif supplied:
+        row.update(see_direct=float(supplied["direct"]), see_indirect=supplied.get("indirect"), source="supplier",
+                   verified=bool(supplied["verified"]),
+                   source_ko="공급사 실제값" + (" (검증됨)" if supplied["verified"] else " (미검증)"))
+    elif default["value"] is not None:
+        row.update(see_direct=default["direct"] if default["direct"] is not None else default["value"],
+                   see_indirect=default["indirect"], source="default", verified=False,
+                   source_ko=f"EU 기본값 ({default['table']}, CN {default['cn_line']})")
+    else:
+        row.update(see_direct=None, see_indirect=None, source=None, verified=False, source_ko=None)
+        missing.add(field, f"{product_name} 원소재 {pre['name']}의 공급사 내재배출량 또는 기본값 ({default['reason']})",
+                    "CBAM 내재배출량 (전구물질)")
+    # The precursor's free-allocation share where its producer gives none: Column B for its CN code
+    # and origin route (2025/2620 Annex point 3.3(2)); an EU precursor carries no embedded emissions.
+    route = default.get("route") or []
+    row["column_b"] = {y: 0.0 if row["eu_origin"] else
+                       cbam_tables.benchmark(row["cn_code"], "B", route, y, content.cbam_benchmarks)["value"] for y in years}
+    if not row["eu_origin"] and None in row["column_b"].values():
+        missing.add(field, f"{product_name} 원소재 {pre['name']}의 8자리 CN 코드 (벤치마크 판정)", "무상할당 조정(전구물질)")
+    return row
 
 
 def _eu_customers(company: dict, product_id: str, eu: set, rules: dict) -> list[dict]:
@@ -200,7 +255,9 @@ def _allocate(company: dict, fuels: list[dict], s2: dict) -> dict:
     if any(t is None or t <= 0 for t in tonnes.values()):
         return {}
     direct_by_fuel: dict[str, float] = {}
-    for line in fuels:
+    for line, fuel in zip(fuels, company["energy"].get("fuels", [])):
+        if fuel.get("mobile"):
+            continue  # mobile machinery for transport: outside the CBAM boundary (Annex II B.1(c))
         direct_by_fuel[line["fuel"]] = direct_by_fuel.get(line["fuel"], 0.0) + line["tco2e"]
     sources = {**{f: ("direct", v) for f, v in direct_by_fuel.items()}, "electricity": ("mwh", s2["grid_mwh"])}
     result = {pid: {"tonnes": t, "direct_tco2e": 0.0, "mwh": 0.0, "trace": []} for pid, t in tonnes.items()}
