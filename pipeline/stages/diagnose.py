@@ -199,7 +199,7 @@ def _precursor(pre: dict, content: Content, eu: set, years: list[int], missing: 
     elif default["value"] is not None:
         row.update(see_direct=default["direct"] if default["direct"] is not None else default["value"],
                    see_indirect=default["indirect"], source="default", verified=False,
-                   source_ko=f"EU 기본값 ({default['table']}, CN {default['cn_line']})")
+                   source_ko=f"EU 기본값, {rules['default_value_tables_ko'][default['table']]} 표 CN {cbam_tables.cn_display(default['cn_line'])}")
     else:
         row.update(see_direct=None, see_indirect=None, source=None, verified=False, source_ko=None)
         missing.add(field, f"{product_name} 원소재 {pre['name']}의 공급사 내재배출량 또는 기본값 ({default['reason']})",
