@@ -83,3 +83,7 @@ class RevisionError(PipelineError):
 
 class FeedbackError(PipelineError):
     """A returned draft is not a readable, safe .docx."""
+
+
+class ExportError(PipelineError):
+    """An outside format (the CBAM communication workbook) cannot be filled or checked from the context."""

@@ -18,6 +18,8 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (b) in-proc  the same render + save timed inside this process (warm, no start-up or imports):
              informative only, since (a) always includes a start-up that (b) leaves out.
 (c) start-up `python -m pipeline --help` against a bare `python -c pass`.
+(d) cbam     `python -m pipeline cbam-template ID` (the CBAM communication workbook, no recalculation)
+             for the first sample company with CBAM products; informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -167,6 +169,16 @@ def floor(company: str, work: Path, runs: int) -> tuple[dict, list[str]]:
     return in_process, [PY, str(Path(__file__).resolve()), "--floor-child", str(pickled), str(target)]
 
 
+# ----------------------------------------------------------------------------- cbam-template
+def cbam_template(companies: list[str], env: dict, runs: int, work: Path) -> tuple[str, dict] | None:
+    """(d): the first company the command accepts (a company without CBAM products exits 2)."""
+    for company in companies:
+        cmd = [PY, "-m", "pipeline", "cbam-template", company]
+        if subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True).returncode == 0:
+            return company, time_command(cmd, env, runs, work)
+    return None
+
+
 # ----------------------------------------------------------------------------- batch
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
@@ -264,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(c) start-up: python -m pipeline --help {start_help['median']:.3f}s, "
               f"python -c pass {start_pass['median']:.3f}s, ratio {start_help['median'] / start_pass['median']:.1f}×, "
               f"overhead {start_help['median'] - start_pass['median']:.3f}s")
+
+        cbam = cbam_template(args.companies, env, args.runs, work)
+        if cbam:
+            results["cbam_template_s"], results["cbam_template_company"] = cbam[1]["median"], cbam[0]
+            print(f"(d) cbam-template {cbam[0]}: {cbam[1]['median']:.3f}s [informative]")
+        else:
+            print("(d) cbam-template: skipped (no sample company with CBAM products and SEE)")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "
