@@ -144,3 +144,22 @@ def test_proposed_2028_extension_is_unknown_until_its_list_is_in_content():
     assert proposed_extension_watch("8481.80", {"proposed_extension": {"screening_prefixes": ["84"]}})
     if not (CBAM.get("proposed_extension") or {}).get("prefixes"):
         assert proposed_extension("8481.80", CBAM) is None   # never "not covered" on a list we do not have
+
+
+def test_the_report_can_set_its_own_exchange_rate():
+    """settings.eur_krw replaces content's rate in every KRW figure and is cited as given."""
+    import copy
+
+    from pipeline.profile import load_profile
+    from pipeline.stages.diagnose import diagnose
+
+    data = copy.deepcopy(load_profile("jinju-bolt", CONTENT).data)
+    base = diagnose({"company": copy.deepcopy(data), "missing": []}, CONTENT)["diagnosis"]["cbam"]
+    data.setdefault("settings", {})["eur_krw"] = {"value": 1600.0, "source": "한국은행 ECOS 원/유로 2025 연평균", "date": "2025"}
+    own = diagnose({"company": data, "missing": []}, CONTENT)["diagnosis"]["cbam"]
+    a = next(p for p in base["products"] if p.get("cost_paths"))["cost_paths"][0]["default"]
+    b = next(p for p in own["products"] if p.get("cost_paths"))["cost_paths"][0]["default"]
+    assert b["cost_eur"] == pytest.approx(a["cost_eur"])
+    assert b["cost_krw_million"] == pytest.approx(a["cost_eur"] * 1600.0 / 1e6)
+    rate = next(p for p in own["parameters"] if p["name"] == "eur_krw")
+    assert rate["value"] == 1600.0 and "ECOS" in rate["source"]

@@ -123,8 +123,20 @@ def _factor(table: dict, year: int) -> float:
     return float(table[year] if year in table else table[str(year)])
 
 
+def report_parameters(cbam: dict, settings: dict | None) -> dict:
+    """The cost parameters of this report: content's records, with a rate the profile sets
+    (settings.eur_krw: value, source, date) in place of the content's EUR/KRW."""
+    params = dict(cbam["cost_parameters"])
+    own = (settings or {}).get("eur_krw")
+    if own:
+        params["eur_krw"] = {"value": own["value"], "unit": "KRW/EUR",
+                             "basis": f"보고서 지정 환율 ({own.get('date') or '기준일 미기재'})",
+                             "source": own["source"], "override": True}
+    return params
+
+
 def cost_paths(see_actual: float | None, default: dict, benchmarks: dict, precursors: list[dict], tonnes: float,
-               cbam: dict, sector: str, korean_price_paid_krw: float = 0.0) -> list[dict]:
+               cbam: dict, sector: str, korean_price_paid_krw: float = 0.0, params: dict | None = None) -> list[dict]:
     """What the EU importer pays per year 2026–2034 for `tonnes` of the good, on two paths.
 
     actual:  certificates/t = SEE − SEFA, SEFA = CBAM factor × CSCF × (Column A of the good's process
@@ -136,7 +148,7 @@ def cost_paths(see_actual: float | None, default: dict, benchmarks: dict, precur
     """
     from pipeline.calc.cbam_tables import markup
 
-    params = cbam["cost_parameters"]
+    params = params or cbam["cost_parameters"]
     price = float(params["certificate_price_eur_per_t"]["value"])
     eur_krw = float(params["eur_krw"]["value"]) if (params.get("eur_krw") or {}).get("value") else None
     cscf_table = (params.get("cross_sectoral_correction_factor") or {}).get("values") or {}
@@ -174,8 +186,8 @@ def _path(see: float, sefa: float, tonnes: float, price: float, eur_krw: float |
     }
 
 
-def parameters_used(cbam: dict) -> list[dict]:
-    params = cbam.get("cost_parameters", {})
+def parameters_used(cbam: dict, params: dict | None = None) -> list[dict]:
+    params = params or cbam.get("cost_parameters", {})
     out = []
     for key in ("certificate_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor"):
         rec = params.get(key)

@@ -93,6 +93,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
     allocation = _allocate(company, fuels, s2)
     k_ets = (company.get("regulation_status") or {}).get("k_ets") == "allocated"
     paid = float(rules["cost_parameters"]["korean_carbon_price_krw_per_t"]["value"]) if k_ets else 0.0
+    params = cbam_rules.report_parameters(rules, company.get("settings"))
     for product in company["products"]:
         code = product.get("cn_code") or product["hs_code"]
         verdict = cbam_rules.classify(code, rules)
@@ -118,7 +119,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
         if verdict["covered"] is None:
             missing.add(f"products.{product['id']}.cn_code", f"{product['name']}의 8자리 CN 코드", "CBAM 대상 판정")
         if verdict["covered"]:
-            _cbam_product(item, product, company, content, allocation, s2, eu, paid, missing)
+            _cbam_product(item, product, company, content, allocation, s2, eu, paid, params, missing)
         products.append(item)
     covered = [p for p in products if p["covered"]]
     return {
@@ -126,7 +127,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
         "products": products,
         "eu_export": any(e["country"] in eu for e in company.get("exports", [])),
         "threshold_t": rules.get("de_minimis", {}).get("mass_t_per_importer_year"),
-        "parameters": cbam_rules.parameters_used(rules),
+        "parameters": cbam_rules.parameters_used(rules, params),
         "phase_out": (rules.get("free_allocation_phase_out") or {}).get("values", {}),
         "markup": rules["default_value_markup"]["values"],
         "deadlines": cbam_rules.deadlines(company, rules, datetime.date.today()),
@@ -139,7 +140,7 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
 
 
 def _cbam_product(item: dict, product: dict, company: dict, content: Content, allocation: dict, s2: dict,
-                  eu: set, paid_krw: float, missing: Missing) -> None:
+                  eu: set, paid_krw: float, params: dict, missing: Missing) -> None:
     """SEE with precursors, the EU default of the good, the benchmarks and the two cost paths."""
     rules, name, pid = content.cbam, product["name"], product["id"]
     years = [int(y) for y in rules["free_allocation_phase_out"]["values"]]
@@ -176,7 +177,7 @@ def _cbam_product(item: dict, product: dict, company: dict, content: Content, al
         actual = None if see.get("indirect_per_t") is None else actual + see["indirect_per_t"]
     if item["eu_tonnes"]:
         item["cost_paths"] = cbam_rules.cost_paths(actual, item["default"], item["benchmarks"], see.get("precursors") or [],
-                                                   item["eu_tonnes"], rules, item["sector"], paid_krw)
+                                                   item["eu_tonnes"], rules, item["sector"], paid_krw, params)
         item["cheaper_path"] = cbam_rules.cheaper_path(item["cost_paths"])
 
 
