@@ -1,9 +1,18 @@
 """Efficiency measures that fit a company's equipment, with savings and payback as ranges.
 
+A measure applies to a piece of equipment only where its physics allows it: the library states
+each measure's preconditions (drive, control, lamp, burner, process temperature …) as data, and
+the equipment's facts decide. A failed precondition skips the measure there, with the reason; an
+unknown one is a question to the company, and nothing is counted until it is answered.
+
 Equipment energy is estimated from rated kW × hours × the library's load factor; where the library
 has no sourced load factor, the process's energy of that source is split by rated power. Where
 neither works, or the library has no price, the figure stays None and the document shows 확인 필요.
 Equipment that declares its `energy_source` is a target (and takes a share) only on that side.
+
+Measures on the same equipment do not add up: they are taken in the order new equipment →
+retrofit → operating practice, each on the energy the earlier ones left (savings combine as
+1 − Π(1 − sᵢ)), and new equipment supersedes retrofits and operating measures on it.
 """
 from __future__ import annotations
 
@@ -11,17 +20,47 @@ from pipeline.calc.factors import cite
 
 # The saving basis of measures that replace a fuel entirely (heat pumps): content/measures.yaml.
 REPLACES_FUEL = "replaced_fuel_final_energy"
+# Physical order on one piece of equipment: what is installed first takes the full energy.
+KIND_ORDER = {"replacement": 0, "retrofit": 1, "addition": 1, "operation": 2}
 
 
-def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, energy: dict, grid_factor: float) -> list[dict]:
+def check_preconditions(measure: dict, equipment: dict) -> tuple[str, str | None]:
+    """('ok', None), ('fail', reason) or ('unknown', question) for one measure on one equipment."""
+    for rule in measure.get("preconditions") or []:
+        value = equipment.get(rule["field"])
+        if value is None:
+            return "unknown", rule["question_ko"]
+        holds = (
+            ("in" not in rule or value in rule["in"])
+            and ("not_in" not in rule or value not in rule["not_in"])
+            and ("min" not in rule or value >= rule["min"])
+            and ("max" not in rule or value <= rule["max"])
+        )
+        if not holds:
+            return "fail", rule["reason_ko"]
+    return "ok", None
+
+
+def _intended(profile: dict) -> dict[str, list[dict]]:
+    """The company's planned investments by library measure id."""
+    out: dict[str, list[dict]] = {}
+    for plan in profile.get("planned_investments") or []:
+        if plan.get("measure"):
+            out.setdefault(plan["measure"], []).append(plan)
+    return out
+
+
+def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, energy: dict, grid_factor: float):
+    """(applied measures ranked, screening {skipped, questions}) for the profile's equipment."""
     library = content.measures
     load_factors = content.load_factors
     electricity_price = profile["energy"]["electricity"].get("price_krw_per_kwh")
     fuel_by_id = _fuel_totals(scope1)
     # Quotes the consultant collected (two or more per measure) beat library price ranges.
     quotes = ((profile.get("overrides") or {}).get("investment_krw_million")) or {}
-    source_mwh = {"electricity": scope2["grid_mwh"]}
-    results = []
+    intended = _intended(profile)
+    site_mwh = scope2["grid_mwh"]
+    skipped, questions, candidates = [], [], []
     for measure in library:
         if measure.get("auto_apply") is False:
             continue
@@ -29,6 +68,9 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
         kinds = set(applies.get("equipment_types", []))
         keywords = [k.lower() for k in applies.get("name_keywords") or []]
         source_kind = applies.get("energy_source", "electricity")
+        wanted = {name for plan in intended.get(measure["id"], []) for name in plan.get("equipment") or []}
+        if measure.get("applies_when") == "planned" and measure["id"] not in intended:
+            continue  # a whole new installation is the company's decision, never proposed by default
         targets = []
         for process in profile["processes"]:
             for equipment in process.get("equipment", []) or []:
@@ -40,73 +82,124 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
                     continue
                 if not _runs_on(equipment, source_kind):
                     continue  # e.g. an electric furnace is no target of burner tuning
-                targets.append((process, equipment))
-        if not targets:
-            continue
-        base_mwh, base_tj, base_tco2e, methods = 0.0, 0.0, 0.0, []
-        known = True
+                if wanted and equipment["name"] not in wanted and measure.get("kind") == "replacement":
+                    continue  # the company named the equipment it wants replaced
+                label = f"{process['name']} · {equipment['name']}"
+                status, why = check_preconditions(measure, equipment)
+                if status == "fail":
+                    skipped.append({"measure": measure["name_ko"], "equipment": label, "reason": why})
+                elif status == "unknown":
+                    questions.append({"measure": measure["name_ko"], "equipment": label, "question": why})
+                else:
+                    targets.append((process, equipment))
+        if targets:
+            candidates.append((measure, source_kind, targets))
+    # New equipment first, then retrofits, then operating practice, on what is left.
+    candidates.sort(key=lambda c: (KIND_ORDER.get(c[0].get("kind"), 1), c[0]["id"]))
+    remaining: dict[tuple, list[float]] = {}   # (equipment, source) → [share left, low case; high case]
+    replaced: dict[str, str] = {}              # equipment label → replacing measure
+    results = []
+    for measure, source_kind, targets in candidates:
+        kept = []
         for process, equipment in targets:
-            if source_kind == "electricity":
-                mwh, method = _electric_energy(process, equipment, load_factors, source_mwh["electricity"])
-                if mwh is None:
-                    known = False
-                    continue
-                base_mwh += mwh
-                base_tco2e += mwh * grid_factor
-                methods.append(method)
-            else:
-                tj, tco2e, method = _fuel_energy(process, equipment, fuel_by_id)
-                if tj is None:
-                    known = False
-                    continue
-                base_tj += tj
-                base_tco2e += tco2e
-                methods.append(method)
-        saving = measure.get("saving_pct") or {}
-        low_pct, high_pct = saving.get("low"), saving.get("high")
-        rated_kw = sum((e.get("rated_kw") or 0) * (e.get("count") or 1) for _, e in targets)
-        units = sum(e.get("count") or 1 for _, e in targets)
-        item = {
-            "id": measure["id"],
-            "name": measure["name_ko"],
-            "equipment": [f"{p['name']} · {e['name']}" for p, e in targets],
-            "energy_source": source_kind,
-            "saving_pct": {"low": low_pct, "high": high_pct},
-            "baseline_known": known and (base_mwh > 0 or base_tj > 0),
-            "baseline_mwh": base_mwh if source_kind == "electricity" and known else None,
-            "baseline_tj": base_tj if source_kind != "electricity" and known else None,
-            "baseline_methods": methods,
-            "source": cite(measure.get("source")),
-            "verified": measure.get("verified", False),
-            "lifetime_years": measure.get("lifetime_years"),
-        }
-        basis = measure.get("saving_basis") or "equipment_energy"
-        item["saving_basis"] = basis
-        if basis == "equipment_energy":
-            item.update(_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets))
-        elif basis == REPLACES_FUEL:
-            item.update(_heat_pump_savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, grid_factor))
-        else:  # a share of a quantity the profile cannot give (no-load loss, recoverable heat)
-            item.update({"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None})
-        quote = quotes.get(measure["id"])
-        if quote:
-            item["investment_krw_million"] = {"low": float(quote["low"]), "high": float(quote["high"])}
-            item["investment_basis"] = "기업 견적 (프로필 overrides.investment_krw_million)"
-        else:
-            item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
-            item["investment_basis"] = "content/measures.yaml 단가 범위" if item["investment_krw_million"] else None
-        item["payback_years"] = _payback(item["investment_krw_million"], item["saving_krw_million"])
+            label = f"{process['name']} · {equipment['name']}"
+            if measure.get("kind") in ("operation", "retrofit") and label in replaced:
+                skipped.append({"measure": measure["name_ko"], "equipment": label,
+                                "reason": f"교체 설비({replaced[label]})에 포함"})
+                continue
+            kept.append((process, equipment))
+        if not kept:
+            continue
+        item = _measure_item(measure, source_kind, kept, load_factors, site_mwh, fuel_by_id, grid_factor,
+                             electricity_price, remaining, quotes)
+        item["intended"] = [p["name"] for p in intended.get(measure["id"], [])]
+        item["intent_reason"] = "; ".join(p["reason"] for p in intended.get(measure["id"], [])) or None
+        if measure.get("kind") == "replacement":
+            for process, equipment in kept:
+                replaced.setdefault(f"{process['name']} · {equipment['name']}", measure["name_ko"])
         results.append(item)
     results.sort(key=_priority)
     for rank, item in enumerate(results, 1):
         item["rank"] = rank
-    return results
+    return results, {"skipped": skipped, "questions": questions}
+
+
+def _measure_item(measure, source_kind, targets, load_factors, site_mwh, fuel_by_id, grid_factor,
+                  electricity_price, remaining, quotes) -> dict:
+    saving = measure.get("saving_pct") or {}
+    low_pct, high_pct = saving.get("low"), saving.get("high")
+    # Baselines: the equipment's whole energy, and what earlier measures on it left (low/high case).
+    base = {"mwh": 0.0, "tj": 0.0, "tco2e": 0.0}
+    left = {"low": {"mwh": 0.0, "tj": 0.0, "tco2e": 0.0}, "high": {"mwh": 0.0, "tj": 0.0, "tco2e": 0.0}}
+    methods, known, overlapped = [], True, False
+    for process, equipment in targets:
+        if source_kind == "electricity":
+            mwh, method = _electric_energy(process, equipment, load_factors, site_mwh)
+            if mwh is None:
+                known = False
+                continue
+            part = {"mwh": mwh, "tj": 0.0, "tco2e": mwh * grid_factor}
+        else:
+            tj, tco2e, method = _fuel_energy(process, equipment, fuel_by_id)
+            if tj is None:
+                known = False
+                continue
+            part = {"mwh": 0.0, "tj": tj, "tco2e": tco2e}
+        methods.append(method)
+        key = (process["id"], equipment["name"], source_kind)
+        share = remaining.setdefault(key, [1.0, 1.0])
+        overlapped = overlapped or share != [1.0, 1.0]
+        for k in base:
+            base[k] += part[k]
+            left["low"][k] += part[k] * share[0]
+            left["high"][k] += part[k] * share[1]
+        if low_pct is not None and high_pct is not None:
+            if measure.get("saving_basis") == REPLACES_FUEL:
+                remaining[key] = [0.0, 0.0]   # the fuel is gone
+            else:
+                remaining[key] = [share[0] * (1 - low_pct / 100.0), share[1] * (1 - high_pct / 100.0)]
+    rated_kw = sum((e.get("rated_kw") or 0) * (e.get("count") or 1) for _, e in targets)
+    units = sum(e.get("count") or 1 for _, e in targets)
+    item = {
+        "id": measure["id"],
+        "name": measure["name_ko"],
+        "kind": measure.get("kind"),
+        "equipment": [f"{p['name']} · {e['name']}" for p, e in targets],
+        "energy_source": source_kind,
+        "saving_pct": {"low": low_pct, "high": high_pct},
+        "baseline_known": known and (base["mwh"] > 0 or base["tj"] > 0),
+        "baseline_mwh": base["mwh"] if source_kind == "electricity" and known else None,
+        "baseline_tj": base["tj"] if source_kind != "electricity" and known else None,
+        "baseline_methods": methods,
+        "after_earlier_measures": overlapped,
+        "source": cite(measure.get("source")),
+        "verified": measure.get("verified", False),
+        "lifetime_years": measure.get("lifetime_years"),
+    }
+    basis = measure.get("saving_basis") or "equipment_energy"
+    item["saving_basis"] = basis
+    if basis == "equipment_energy":
+        item.update(_savings(item, left, low_pct, high_pct, electricity_price, fuel_by_id))
+    elif basis == REPLACES_FUEL:
+        item.update(_heat_pump_savings(item, base["tco2e"], low_pct, high_pct, electricity_price, fuel_by_id, grid_factor))
+    else:  # a share of a quantity the profile cannot give (no-load loss, recoverable heat)
+        item.update({"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None})
+    quote = quotes.get(measure["id"])
+    if quote:
+        item["investment_krw_million"] = {"low": float(quote["low"]), "high": float(quote["high"])}
+        item["investment_basis"] = "기업 견적 (프로필 overrides.investment_krw_million)"
+    else:
+        item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
+        item["investment_basis"] = "content/measures.yaml 단가 범위" if item["investment_krw_million"] else None
+    item["payback_years"] = _payback(item["investment_krw_million"], item["saving_krw_million"])
+    return item
 
 
 def _priority(item: dict):
     payback = item["payback_years"]
     saving = item["saving_tco2e"]
     return (
+        not item.get("intended"),   # what the company asked for comes first
         payback is None,
         (payback or {}).get("low") if payback else 0,
         -((saving or {}).get("high") or 0),
@@ -175,21 +268,27 @@ def _fuel_energy(process: dict, equipment: dict, fuel_by_id: dict):
     return tj, tco2e, method
 
 
-def _savings(item, base_tco2e, low_pct, high_pct, electricity_price, fuel_by_id, targets) -> dict:
+def _savings(item, left, low_pct, high_pct, electricity_price, fuel_by_id) -> dict:
+    """Low case on what the earlier measures' low case left, high case likewise."""
     if not item["baseline_known"] or low_pct is None or high_pct is None:
         return {"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None}
-    rng = lambda base: {"low": base * low_pct / 100.0, "high": base * high_pct / 100.0}
-    out = {"saving_tco2e": rng(base_tco2e), "saving_mwh": None, "saving_tj": None, "saving_krw_million": None}
+    def rng(key, scale=1.0):
+        # each case on what the same case of the earlier measures left; the range is their span
+        a = left["low"][key] * scale * low_pct / 100.0
+        b = left["high"][key] * scale * high_pct / 100.0
+        return {"low": min(a, b), "high": max(a, b)}
+
+    out = {"saving_tco2e": rng("tco2e"), "saving_mwh": None, "saving_tj": None, "saving_krw_million": None}
     if item["energy_source"] == "electricity":
-        out["saving_mwh"] = rng(item["baseline_mwh"])
+        out["saving_mwh"] = rng("mwh")
         if electricity_price:
-            out["saving_krw_million"] = rng(item["baseline_mwh"] * 1000 * electricity_price / 1e6)
+            out["saving_krw_million"] = rng("mwh", 1000 * electricity_price / 1e6)
     else:
-        out["saving_tj"] = rng(item["baseline_tj"])
+        out["saving_tj"] = rng("tj")
         priced = [f for f in fuel_by_id.values() if f["price_known"] and f["tj"]]
         if priced and len(priced) == len(fuel_by_id):
             krw_per_tj = sum(f["krw"] for f in priced) / sum(f["tj"] for f in priced)
-            out["saving_krw_million"] = rng(item["baseline_tj"] * krw_per_tj / 1e6)
+            out["saving_krw_million"] = rng("tj", krw_per_tj / 1e6)
     return out
 
 

@@ -61,7 +61,10 @@ def diagnose(context: dict, content: Content) -> dict:
     if company["energy"]["electricity"].get("price_krw_per_kwh") is None:
         missing.add("energy.electricity.price_krw_per_kwh", "전력 평균 단가(원/kWh)", "절감액·투자회수기간")
 
-    measures = pick_measures(company, content, fuels, s2, energy, s2["grid_factor"])
+    measures, screening = pick_measures(company, content, fuels, s2, energy, s2["grid_factor"])
+    for q in screening["questions"]:
+        missing.add("processes[].equipment[]", f"{q['equipment']}: {q['question']}", f"개선 조치 적용 판단 ({q['measure']})")
+    selected = _select_measures(measures, content.strategy_method.get("measures_in_plan", 4))
     if any(m["investment_krw_million"] is None for m in measures):
         missing.add("content/measures.yaml", "설비 개선 투자비 견적(2곳 이상)", "투자비·투자회수기간")
     if any(not m["baseline_known"] for m in measures):
@@ -78,12 +81,25 @@ def diagnose(context: dict, content: Content) -> dict:
         "obligations": energy_obligations(company, energy, emissions, content),
         "readiness": assess_readiness(company, content, missing),
         "measures": measures,
+        "measure_screening": screening,
+        # One measure set for the diagnosis and the plan: the company's intended investments first,
+        # then the best-ranked measures with a sourced saving.
+        "selected_measures": [m["id"] for m in selected],
     }
     diagnosis["re100"]["renewable_share_pct"] = diagnosis["re100"]["share_pct"]
     diagnosis["findings"] = _findings(company, diagnosis)
     diagnosis["recommendations"] = _recommendations(company, diagnosis)
     context["diagnosis"] = diagnosis
     return context
+
+
+def _select_measures(measures: list[dict], limit: int) -> list[dict]:
+    intended = [m for m in measures if m.get("intended")]
+    rest = [m for m in measures if not m.get("intended") and m["saving_tco2e"] is not None]
+    chosen = (intended + rest)[:max(limit, len(intended))]
+    for m in measures:
+        m["selected"] = m in chosen
+    return chosen
 
 
 def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors, missing: Missing) -> dict:

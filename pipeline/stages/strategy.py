@@ -70,21 +70,10 @@ def _choose_program(context: dict, content: Content, program_id: str | None) -> 
     return chosen
 
 
-def _selected_measures(diagnosis: dict, program: dict, limit: int = 4) -> list[dict]:
-    """The best-ranked measures with savings, at most one per piece of equipment.
-
-    Two measures on the same furnace or compressor do not add up (each saving range assumes
-    the equipment's current energy), so the plan takes only the first of them.
-    """
-    chosen, used = [], set()
-    for measure in diagnosis["measures"]:
-        if measure["saving_tco2e"] is None or used & set(measure["equipment"]):
-            continue
-        chosen.append(measure)
-        used |= set(measure["equipment"])
-        if len(chosen) == limit:
-            break
-    return chosen
+def _selected_measures(diagnosis: dict, program: dict) -> list[dict]:
+    """The diagnosis's selected measure set (one source of truth for both documents)."""
+    wanted = diagnosis.get("selected_measures") or []
+    return [m for m in diagnosis["measures"] if m["id"] in wanted]
 
 
 def _low(rng):
