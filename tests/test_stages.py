@@ -226,7 +226,7 @@ def test_kpi_baselines_come_from_content(contexts):
         for kpi in library.values():
             _baseline(ctx, kpi["baseline_from"])  # ContentError if the path is not in the context
         for kpi in ctx["strategy"]["kpis"]:
-            path = library[kpi["id"]]["baseline_from"]
+            path = (library[kpi["id"]].get("level") or {}).get("from") or library[kpi["id"]]["baseline_from"]
             value = ctx
             for part in (path or "").split(".") if path else []:
                 value = value[part]
@@ -247,7 +247,7 @@ def test_rd_plans_carry_rd_kpis_with_targets_left_to_the_consultant():
 
     rd = sorted(p for p, prog in get_content().programs.items() if prog.get("type") == "R&D")[0]
     ctx = build_context("jinju-bolt", program_id=rd, with_documents=False)[1]
-    kpis = {k["id"]: k for k in ctx["strategy"]["kpis"]}
+    kpis = {k["id"]: k for k in ctx["strategy"]["kpis"] + ctx["strategy"]["outputs"]}
     assert {"rd_patents", "rd_trl"} <= set(kpis)
     assert kpis["rd_patents"]["target"] is None
     # The document says what is missing; the CLI list names the profile field that fills it.
@@ -262,17 +262,24 @@ def test_kpis_tied_to_exposure_are_kept_and_reached_ones_dropped(contexts):
     for company, ctx in contexts.items():
         kpis = ctx["strategy"]["kpis"]
         assert 1 <= len(kpis) <= limit, company
-        ids = {k["id"] for k in kpis}
-        if ctx["diagnosis"]["cbam"]["covered"] and ctx["strategy"]["program_type"] in ("설비", "컨설팅/바우처"):
+        ids = {k["id"] for k in kpis + ctx["strategy"]["outputs"]}
+        if ctx["diagnosis"]["cbam"]["covered"] and ctx["strategy"]["program_type"] == "컨설팅/바우처":
             assert "cbam_verification_reports" in ids, company
+        phases = {r["phase"] for r in ctx["strategy"]["schedule"]["rows"]}
         for k in kpis:
             assert not (k["target"] is not None and k["target"] == k["baseline"]), (company, k["id"])
+            assert k["baseline"] != 0, (company, k["id"], "a scored KPI starts from a real level")
+            assert k["task"] in phases, (company, k["id"], "every KPI is delivered by a scheduled task")
+            if k["mv_window"]:
+                assert k["target_year"] == ctx["strategy"]["mv_window"]["end_year"]
     from pipeline.stages.strategy import strategy
 
-    assert "iso50001_certification" in {k["id"] for k in contexts["jinju-gear"]["strategy"]["kpis"]}
+    gear = contexts["jinju-gear"]["strategy"]
+    if gear["program_type"] in ("사업화",):  # certification is a task of these schedules only
+        assert "iso50001_certification" in {k["id"] for k in gear["kpis"] + gear["outputs"]}
     certified = strategy(_with("jinju-gear", lambda p: p.setdefault("certifications", []).append({"name": "ISO 50001"})),
                          get_content())
-    assert "iso50001_certification" not in {k["id"] for k in certified["strategy"]["kpis"]}
+    assert "iso50001_certification" not in {k["id"] for k in certified["strategy"]["kpis"] + certified["strategy"]["outputs"]}
 
 
 # ----------------------------------------------------------------------------- equipment energy source
@@ -318,7 +325,7 @@ def test_electrification_target_is_the_fuel_the_selected_heat_pumps_replace(cont
     # a facility program carries the electrification KPI; jinju-aero's paint oven (80 °C) takes a heat pump
     _profile, facility = build_context("jinju-aero", program_id="sme-carbon-facility-general", with_documents=False)
     for company, ctx in {**contexts, "jinju-aero (설비)": facility}.items():
-        kpi = next((k for k in ctx["strategy"]["kpis"] if k["id"] == "fuel_to_electric_switch"), None)
+        kpi = next((k for k in ctx["strategy"]["kpis"] + ctx["strategy"]["outputs"] if k["id"] == "fuel_to_electric_switch"), None)
         if kpi is None:
             continue
         replaced = sum(m["baseline_tj"] for m in ctx["strategy"]["measures"]

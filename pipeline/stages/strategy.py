@@ -26,10 +26,11 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     duration = (program.get("support") or {}).get("duration_months") or method["default_duration_months"]
     end_year = start["year"] + (start["month"] - 1 + duration - 1) // 12
     goals = _goals(company, diagnosis, measures, end_year, method)
-    kpis = _kpis(context, measures, ptype, end_year, content, missing, method)
+    schedule = _schedule(ptype, duration, start, method)
+    mv_window = _mv_window(ptype, schedule, start, method)
+    kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method)
     budget = _budget(program, measures, company, missing)
-    schedule = _schedule(ptype, duration, start, method)
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
@@ -42,9 +43,11 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
         "measures": measures,
         "goals": goals,
         "kpis": kpis,
+        "outputs": outputs,
         "consortium": consortium,
         "budget": budget,
         "schedule": schedule,
+        "mv_window": mv_window,
         "start": start,
         "duration_months": duration,
         "end_year": end_year,
@@ -104,10 +107,27 @@ def _goals(company, d, measures, end_year, method) -> list[dict]:
     return goals
 
 
-def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[dict]:
-    """The plan's KPIs from content/kpis.yaml: baselines from each KPI's `baseline_from`, targets
-    from the selected measures and the diagnosis where a rule below derives them, otherwise the
-    consultant's `overrides.kpi_targets` or a 확인 필요 marker."""
+def _mv_window(ptype, schedule, start, method) -> dict | None:
+    """The measurement year of the measures: the `mv_months` after the commissioning phase ends."""
+    phase = (method.get("commissioning_phase") or {}).get(ptype)
+    row = next((r for r in schedule["rows"] if r["phase"] == phase), None)
+    if row is None:
+        return None
+    first = start["month"] - 1 + row["end"]          # months from January of the start year, 0-based
+    last = first + method["mv_months"] - 1
+    label = lambda m: f"{start['year'] + m // 12}.{m % 12 + 1}"
+    return {"from": label(first), "to": label(last), "months": method["mv_months"],
+            "end_year": start["year"] + last // 12, "after_phase": phase}
+
+
+def _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window) -> list[dict]:
+    """The plan's KPIs from content/kpis.yaml: an absolute baseline (a KPI's `level`, or its
+    `baseline_from`), targets from the selected measures and the diagnosis where a rule below
+    derives them, otherwise the consultant's `overrides.kpi_targets` or a 확인 필요 marker.
+
+    A KPI is in the plan only when a phase of the schedule delivers it (its `task`) and its
+    baseline is a real number other than 0 (an evaluator cannot score a rise from nothing); the
+    target year of measure KPIs is the end of the measurement year after commissioning."""
     company, d = context["company"], context["diagnosis"]
     flags = {
         "cbam_covered": d["cbam"]["covered"],
@@ -117,25 +137,48 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
     }
     derived = _derived_targets(company, d, measures, method)
     kpi_overrides = (company.get("overrides") or {}).get("kpi_targets") or {}
-    candidates = []
+    candidates, outputs = [], []
     for kpi in content.kpis:
         if ptype not in (kpi.get("applies_to_program_types") or []):
             continue
         when = kpi.get("applies_when")
         if when and not flags.get(when):
             continue
-        baseline = _baseline(context, kpi["baseline_from"])
+        task = (method.get("kpi_tasks") or {}).get(ptype, {}).get(kpi.get("task"))
+        if task is None or task not in {r["phase"] for r in schedule["rows"]}:
+            continue  # nothing in this plan's schedule delivers it
+        name, unit = kpi["name"], kpi["unit"]
         target = derived.get(kpi["id"])
-        if kpi_overrides.get(kpi["id"]) is not None:
+        if kpi.get("level"):   # a reduction, stated as the level it brings down
+            baseline = _baseline(context, kpi["level"]["from"])
+            name, unit = kpi["level"]["name"], kpi["level"]["unit"]
+            if target is not None and baseline is not None:
+                target = baseline - target
+        else:
+            baseline = _baseline(context, kpi["baseline_from"])
+        overridden = kpi_overrides.get(kpi["id"]) is not None
+        if overridden:
             target = float(kpi_overrides[kpi["id"]])  # consultant's target, recorded in the profile's overrides
         if target is not None and target == baseline:
             continue  # already reached (e.g. certified): not a goal of this project
+        if baseline == 0 and not overridden:
+            # a count from zero (reports, certificates): a deliverable of its task, not a scored KPI
+            if kpi["id"] in derived and target is None:
+                continue  # nothing selected delivers it (e.g. no electrification measure)
+            outputs.append({"id": kpi["id"], "name": name, "unit": unit, "target": target, "task": task,
+                            "evidence": kpi.get("evidence") or []})
+            if target is None:
+                missing.add(f"overrides.kpi_targets.{kpi['id']}", f"{kpi['name']} 목표값", "성과물 목표")
+            continue
         # Derived targets miss data; the others are the consultant's to set (profile overrides).
         need = f"{kpi['name']} 목표값" + (" 산정 근거(설비 기준값·단가)" if kpi["id"] in derived else "")
+        measured = kpi.get("task") == "mv" and mv_window
         candidates.append({
-            "id": kpi["id"], "name": kpi["name"], "unit": kpi["unit"], "baseline": baseline, "target": target,
-            "target_need": need, "baseline_from": kpi["baseline_from"],
-            "target_year": end_year if kpi["id"] != "renewable_share" else method["goal_years"]["renewable_milestone"],
+            "id": kpi["id"], "name": name, "unit": unit, "baseline": baseline, "target": target,
+            "target_need": need, "baseline_from": (kpi.get("level") or {}).get("from") or kpi["baseline_from"],
+            "task": task, "mv_window": f"{mv_window['from']}–{mv_window['to']} ({mv_window['months']}개월)" if measured else None,
+            "target_year": (mv_window["end_year"] if measured else end_year) if kpi["id"] != "renewable_share"
+            else method["goal_years"]["renewable_milestone"],
             "formula": kpi.get("formula"), "mv_method": kpi.get("mv_method"), "evidence": kpi.get("evidence") or [],
             "target_rule": kpi.get("target_rule"),
         })
@@ -152,7 +195,7 @@ def _kpis(context, measures, ptype, end_year, content, missing, method) -> list[
             missing.add(field, kpi["target_need"], "성과지표 목표")
         if kpi["baseline"] is None:
             missing.add(f"strategy.kpis.{kpi['id']}.baseline ({kpi['baseline_from']})", f"{kpi['name']} 기준값", "성과지표 기준값")
-    return chosen
+    return chosen, outputs
 
 
 def _baseline(context: dict, path: str | None) -> float | None:
