@@ -1,10 +1,12 @@
 """`cbam-template`: the EU CBAM communication workbook filled from a context (issue 13, part 6).
 
 The context is built here by hand (two products sharing one purchased precursor, a second precursor
-for one of them), so these tests do not depend on how the stages compute the SEE inputs.
-Fast: only the written input cells differ from the blank template (every sheet, values and
-formulas, read with openpyxl; the zip members byte by byte). Slow: LibreOffice Calc recalculates a
-copy and the template's SEE per product agrees with the pipeline's within 1 %.
+for one of them; three stationary fuels and a forklift's diesel), so these tests do not depend on how
+the stages compute the SEE inputs. Fast: only the written input cells differ from the blank template
+(every sheet, values and formulas, read with openpyxl; the zip members byte by byte), and the source
+streams pass the template's own validations. Slow: LibreOffice Calc recalculates a copy: the
+template's SEE per product agrees with the pipeline's within 1 %, each source stream's CO2e with the
+pipeline's fuel line, and no direct emissions are left unattributed (Summary_Processes!K85 = 0).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from pipeline.commands import main
 from pipeline.errors import ContentError, ExportError
 from pipeline.exports import cbam_template
 from pipeline.exports.cbam_template import communication_workbook
-from pipeline.exports.xlsx import fill, sheet_parts
+from pipeline.exports.xlsx import fill, read_values, sheet_parts, split_ref
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "content" / "cbam" / "communication_template.xlsx"
@@ -46,19 +48,43 @@ def _item(pid, name, cn, activity, own, mwh, precursors):
                     "precursors": precursors, "direct_per_t": direct, "indirect_per_t": indirect}}
 
 
+def _fuel_line(fuel, name_ko, amount, unit, physical_unit, ncv, ef_co2e, tj=None):
+    """A Scope 1 line as diagnose writes it (only the fields the exporter reads matter)."""
+    tj = amount * ncv / 1e6 if tj is None else tj
+    return {"fuel": fuel, "name_ko": name_ko, "amount": amount, "unit": unit,
+            "physical_amount": amount if unit == physical_unit else None, "physical_unit": physical_unit,
+            "tj_net": tj, "calorific_revision": "kr-2022", "co2_t": tj * ef_co2e * 0.999, "tco2e": tj * ef_co2e,
+            "gwp_set": "AR5"}
+
+
+def synthetic_fuels() -> tuple[list[dict], list[dict]]:
+    """Profile fuels and their Scope 1 lines, in the same order. The stationary ones emit exactly the
+    direct emissions the two products carry (686.6 + 236.0 t); the forklift's diesel is mobile."""
+    gas = _fuel_line("city_gas", "도시가스(LNG)", 380_000.0, "Nm3", "Nm3", 38.5, 56.1545)
+    diesel = _fuel_line("diesel", "경유", 5_000.0, "L", "L", 35.25, 73.3857)
+    kerosene = _fuel_line("kerosene", "등유", 12_000.0, "L", "L", 34.2, 72.1212)
+    rest = 686.6 + 236.0 - gas["tco2e"] - kerosene["tco2e"]
+    propane = _fuel_line("propane", "프로판(LPG1호)", rest / 64.6545 * 1e6 / 46.22, "kg", "kg", 46.22, 64.6545)
+    fuels = [{"fuel": line["fuel"], "amount": line["amount"], "unit": line["unit"]}
+             for line in (gas, diesel, kerosene, propane)]
+    fuels[1]["mobile"] = True
+    return fuels, [gas, diesel, kerosene, propane]
+
+
 def synthetic_context() -> dict:
     bolt = _item("hex-bolt", "고장력 육각볼트 (10.9급)", "73181588", 3200.0, 686.6, 4184.1,
                  [dict(WIRE_ROD, mass_t=3380.0)])
     nut = _item("hex-nut", "육각너트", "731816", 1100.0, 236.0, 1438.3,
                 [dict(WIRE_ROD, mass_t=1105.0), dict(BAR, mass_t=60.0)])
+    fuels, scope1 = synthetic_fuels()
     return {
         "meta": {"company_id": "test-bolt"},
         "company": {"base_year": 2024,
                     "company": {"name": "(주)테스트볼트", "address": "경상남도 진주시 상평동 1", "city": "진주시",
                                 "main_business": "볼트·너트 제조"},
-                    "products": [], "energy": {"fuels": []}},
+                    "products": [], "energy": {"fuels": fuels}},
         "missing": [],
-        "diagnosis": {"cbam": {"covered": True, "products": [
+        "diagnosis": {"emissions": {"scope1": scope1}, "cbam": {"covered": True, "products": [
             bolt,
             {"id": "washer", "name": "와셔", "cn_code": "731822", "covered": False, "see": None},
             {"id": "pin", "name": "핀", "cn_code": "731824", "covered": True, "see": None},
@@ -129,6 +155,108 @@ def test_written_cells_follow_the_template_layout(book):
     assert book.file_name == "cbam-communication-test-bolt.xlsx"
 
 
+def _stream_co2e(cells: dict, row: int) -> float:
+    """B_EmInst!BD (combustion, fossil): F × (H/1000 if K = tCO2/TJ) × J × N/100 × (1 − R/100)."""
+    per_tj = cells[f"H{row}"] / 1000 if cells[f"K{row}"] == "tCO2/TJ" else 1
+    return (cells[f"F{row}"] * per_tj * cells[f"J{row}"] * cells.get(f"N{row}", 100) / 100
+            * (1 - cells.get(f"R{row}", 0) / 100))
+
+
+def test_stationary_fuels_are_the_source_streams(book):
+    b = book.values["B_EmInst"]
+    _fuels, (gas, _diesel, kerosene, propane) = synthetic_fuels()
+    assert sorted({int(ref[1:]) for ref in b}) == [17, 18, 19]  # the forklift's diesel is not listed
+    assert not any("diesel" in str(v).lower() or "경유" in str(v) for v in b.values())
+    assert [b[f"E{r}"] for r in (17, 18, 19)] == ["Natural gas (city gas) / 도시가스(LNG)", "Kerosene / 등유",
+                                                    "Propane (LPG) / 프로판(LPG1호)"]
+    assert all(b[f"D{r}"] == "Combustion" and b[f"K{r}"] == "tCO2/TJ" and b[f"N{r}"] == 100 for r in (17, 18, 19))
+    # activity in the template's units: 1000 Nm3 of gas, litres as 1000 m3 (no liquid unit), kg as t
+    assert (b["F17"], b["G17"], b["H17"]) == (380.0, "1000Nm3", 38.5)
+    assert (b["F18"], b["G18"], b["H18"]) == (pytest.approx(0.012), "1000Nm3", pytest.approx(34_200.0))
+    assert (b["G19"], b["H19"]) == ("t", pytest.approx(46.22)) and b["F19"] == pytest.approx(propane["amount"] / 1e3)
+    for row, line in ((17, gas), (18, kerosene), (19, propane)):
+        assert b[f"F{row}"] * b[f"H{row}"] / 1000 == pytest.approx(line["tj_net"], rel=1e-9)  # TJ
+        assert _stream_co2e(b, row) == pytest.approx(line["tco2e"], rel=1e-9)  # the template's formula
+    assert [s["row"] for s in book.streams] == [17, 18, 19]
+    assert sum(s["tco2e"] for s in book.streams) == pytest.approx(686.6 + 236.0, rel=1e-12)
+    assert book.unattributed_tco2e == pytest.approx(0, abs=1e-9)
+    text = "\n".join(book.missing)
+    assert "B_EmInst!F18:H18: 'Kerosene / 등유'은(는) 부피로 입력됨" in text
+    assert "B_EmInst!J17:J19: 배출계수는 CO2에 CH4·N2O(GWP AR5)를 더한 tCO2e/TJ" in text
+    assert "B_EmInst!D17:R91" not in text  # no longer missing
+
+
+def _defined_names(template: bytes) -> dict[str, tuple[str, str]]:
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+    return {name: (sheet.strip("'"), ref.replace("$", ""))
+            for name, sheet, ref in re.findall(r'<definedName name="([^"]+)"[^>]*>([^<!]+)!([^<]+)</definedName>',
+                                               workbook)}
+
+
+def _cells_in(ref: str) -> list[str]:
+    from openpyxl.utils import get_column_letter
+
+    first, _, last = ref.partition(":")
+    (c1, r1), (c2, r2) = split_ref(first), split_ref(last or first)
+    return [f"{get_column_letter(c)}{r}" for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+
+def test_source_streams_pass_the_templates_validations(book):
+    """Every B_EmInst value satisfies the sheet's own data validation (drop-down lists from their
+    named ranges in Parameters_Constants, decimal bounds), and every written cell has one."""
+    template = TEMPLATE.read_bytes()
+    names = _defined_names(template)
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        xml = z.read(sheet_parts(z)["B_EmInst"]).decode()
+    constants = read_values(template, {"Parameters_Constants": None})["Parameters_Constants"]
+    checked = set()
+    for attrs, body in re.findall(r"<dataValidation\b([^>]*?)>(.*?)</dataValidation>", xml, re.S):
+        kind = re.search(r'type="([^"]+)"', attrs).group(1)
+        formulas = re.findall(r"<formula[12]>([^<]*)</formula[12]>", body)
+        covered = {cell for part in re.search(r'sqref="([^"]+)"', attrs).group(1).split() for cell in _cells_in(part)}
+        for ref in covered & set(book.values["B_EmInst"]):
+            value = book.values["B_EmInst"][ref]
+            if kind == "list":
+                sheet, where = names[formulas[0]]
+                assert sheet == "Parameters_Constants", formulas[0]
+                allowed = [constants[cell] for cell in _cells_in(where) if cell in constants]
+                assert value in allowed, (ref, value, allowed)
+            else:
+                assert kind == "decimal" and isinstance(value, (int, float)), (ref, value)
+                assert value >= float(formulas[0]), (ref, value)
+                if len(formulas) > 1:
+                    assert value <= float(formulas[1]), (ref, value)
+            checked.add(ref)
+    unvalidated = set(book.values["B_EmInst"]) - checked
+    assert {ref[0] for ref in unvalidated} <= {"E", "F"}, sorted(unvalidated)  # name, activity: free entries
+
+
+def test_fuel_given_as_energy_is_entered_at_its_calorific_value():
+    context = synthetic_context()
+    gas = context["diagnosis"]["emissions"]["scope1"][0]
+    gas.update(amount=gas["tj_net"] * 1e6, unit="MJ", physical_amount=None)  # a bill in MJ (net)
+    book = communication_workbook(context)
+    b = book.values["B_EmInst"]
+    assert (b["F17"], b["G17"]) == (pytest.approx(380.0), "1000Nm3") and b["H17"] == pytest.approx(38.5)
+    assert _stream_co2e(b, 17) == pytest.approx(gas["tco2e"], rel=1e-9)
+    assert "B_EmInst!F17: 'Natural gas (city gas) / 도시가스(LNG)' 활동자료는 에너지 사용량" in "\n".join(book.missing)
+
+
+def test_source_streams_that_cannot_be_matched_are_left_empty_and_listed():
+    context = synthetic_context()
+    context["company"]["energy"]["fuels"].pop()  # three profile fuels, four Scope 1 lines: order unknown
+    book = communication_workbook(context)
+    assert "B_EmInst" not in book.values or not book.values["B_EmInst"]
+    assert book.streams == [] and book.unattributed_tco2e is None
+    assert "B_EmInst!D17:R91: 사업장 전체 배출원" in "\n".join(book.missing)
+    context = synthetic_context()
+    context["diagnosis"]["emissions"]["scope1"][2]["physical_unit"] = "GJ"  # no template unit for it
+    book = communication_workbook(context)
+    assert "F18" not in book.values["B_EmInst"] and "F19" in book.values["B_EmInst"]  # its row stays empty
+    assert "B_EmInst!F18:J18: 배출원 'Kerosene / 등유'의 활동자료" in "\n".join(book.missing)
+
+
 def test_missing_values_are_left_empty_and_listed():
     context = synthetic_context()
     nut = context["diagnosis"]["cbam"]["products"][3]["see"]
@@ -139,6 +267,7 @@ def test_missing_values_are_left_empty_and_listed():
     assert "L119" not in book.values["D_Processes"] and "L130" not in book.values["D_Processes"]
     assert "M26" not in book.values["C_Emissions&Energy"]
     assert "L93" not in book.values["E_PurchPrec"]
+    assert book.unattributed_tco2e is None  # DirEm* of one process unknown: no expected rest
     text = "\n".join(book.missing)
     for where in ("D_Processes!L119:", "D_Processes!L130:", "C_Emissions&Energy!M26:", "E_PurchPrec!L93:",
                   "A_InstData!I20:", "Summary_Products!F11:", "E_PurchPrec!K98:"):
@@ -280,12 +409,18 @@ def test_recalculated_template_agrees_with_the_pipeline_see(book):
     shipped = bytes(book.data)
     results = recalculate(book.data, check_cells(book))
     rows = compare(book, results)
-    assert len(rows) == 4 and all(row["ok"] for row in rows), rows
+    assert len(rows) == 4 + 3 + 1 and all(row["ok"] for row in rows), rows
     for p in book.processes:  # the template's own numbers, not just "within 1 %" of each other
         assert results["Summary_Products"][f"I{p['row']}"] == pytest.approx(p["direct_per_t"], rel=1e-6)
         assert results["Summary_Products"][f"J{p['row']}"] == pytest.approx(p["indirect_per_t"], rel=1e-6)
     assert all(value == 0 for value in results["D_Processes"].values()), results["D_Processes"]  # mass balances
     assert all(value == 0 for value in results["E_PurchPrec"].values()), results["E_PurchPrec"]
+    # the source streams: each one's CO2e is the pipeline's fuel line, and all of it is attributed
+    _fuels, (gas, _diesel, kerosene, propane) = synthetic_fuels()
+    for row, line in ((17, gas), (18, kerosene), (19, propane)):
+        assert results["B_EmInst"][f"AU{row}"] == pytest.approx(line["tco2e"], rel=1e-6), row
+    assert results["Summary_Processes"]["K84"] == pytest.approx(686.6 + 236.0, rel=1e-9)
+    assert results["Summary_Processes"]["K85"] == pytest.approx(0, abs=1e-6)
     assert book.data == shipped  # LibreOffice's re-saved copy is read, never shipped
 
 

@@ -4,8 +4,14 @@ An EU importer asks its supplier for this workbook; the pipeline already knows m
 workbook per installation (the company): each covered product with an SEE is one production process
 (D_Processes, up to 10) and one Summary_Products row; each distinct purchased precursor (name, CN
 code, country) is one E_PurchPrec block (up to 20), its mass entered for every process that uses it.
+Each stationary fuel of the profile is one combustion source stream in B_EmInst, so the template's
+installation total matches the direct emissions attributed to the processes (Summary_Processes!K85).
 Only known values are written; each gap becomes a line "시트!셀: 무엇이 필요한지" for the consultant.
 The cell addresses follow the template's own layout, pinned by its SHA-256.
+
+Longer than 400 lines on purpose: the sheets are filled from one context with one key scheme (the
+process and precursor names that the template joins on, the D_Processes DirEm* that the source
+streams must add up to); split over modules they would pass half-built cell maps between them.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ TEMPLATE_SHA256 = "5a4e28fdbccfdca45a2c0520184b551a20c0c7bba3db79f87d78c9e58a6c0
 TEMPLATE_VERSION = "v2.1.1 (2024-12-13)"
 MAX_PROCESSES, MAX_PRECURSORS = 10, 20
 
-A, C, D, E, SP = "A_InstData", "C_Emissions&Energy", "D_Processes", "E_PurchPrec", "Summary_Products"
+A, B, C, D, E, SP = ("A_InstData", "B_EmInst", "C_Emissions&Energy", "D_Processes", "E_PurchPrec",
+                     "Summary_Products")
 D_STEP, E_STEP = 65, 44  # rows between two process blocks / two purchased-precursor blocks
 # Aggregated goods categories whose production route must be chosen (Parameters_Constants E89:E106).
 ROUTE_CATEGORIES = frozenset({"Crude steel", "Pig iron", "Hydrogen", "Ammonia", "Unwrought aluminium"})
@@ -35,6 +42,17 @@ NO_INDIRECT_DEFINITIVE = frozenset({"Iron or steel products", "Crude steel", "Di
 SOURCE_LABEL = {"supplier": "Measured", "default": "Default"}  # list CONST_MeasDefaultUnknown
 GRID_EF_SOURCE = "D.4(b)"  # the national grid average factor: "other publicly available data"
 DEFAULT_COUNTRY = "KR"
+# B_EmInst (a) calculation-based source streams: rows 17-91; the lists CONST_MonitoringApproach,
+# CONST_torkNm3 and CONST_tCO2pTJOrtCO2pt (Parameters_Constants B56, B23:C23, B47).
+STREAM_FIRST_ROW, MAX_STREAMS = 17, 75
+COMBUSTION, TONNES, KILO_NM3, PER_TJ = "Combustion", "t", "1000Nm3", "tCO2/TJ"
+# Fuel physical unit → (template AD unit, physical units in one template unit). The template has no
+# liquid volume unit: a litre-metered fuel goes in as volume (1000 m3) under "1000Nm3", the
+# Regulation's "t or m3" (Annex II B.3.1.1, eq. 6); F × NCV, so the TJ and the CO2e, stay exact.
+AD_UNITS = {"kg": (TONNES, 1e3), "Nm3": (KILO_NM3, 1e3), "L": (KILO_NM3, 1e6)}
+FUEL_NAMES_EN = {"city_gas": "Natural gas (city gas)", "lng": "Liquefied natural gas", "propane": "Propane (LPG)",
+                 "butane": "Butane (LPG)", "diesel": "Gas/diesel oil", "kerosene": "Kerosene",
+                 "gasoline": "Motor gasoline", "bunker_c": "Residual fuel oil (Bunker C)"}
 
 
 @dataclass
@@ -45,6 +63,8 @@ class CommunicationWorkbook:
     missing: list[str]  # "시트!셀: 무엇이 필요한지"
     processes: list[dict] = field(default_factory=list)  # name, product, row, direct_per_t, indirect_per_t
     precursors: list[dict] = field(default_factory=list)  # name, key, block
+    streams: list[dict] = field(default_factory=list)  # row, name, fuel, tj, tco2e (B_EmInst source streams)
+    unattributed_tco2e: float | None = None  # expected Summary_Processes!K85: streams less attributed DirEm
 
 
 def file_name(installation_slug: str) -> str:
@@ -163,7 +183,7 @@ def communication_workbook(context: dict, installation_slug: str | None = None,
     profile = context.get("company") or {}
     company = profile.get("company") or {}
     slug = installation_slug or (context.get("meta") or {}).get("company_id") or "installation"
-    values: dict[str, dict[str, object]] = {sheet: {} for sheet in (A, C, D, E, SP)}
+    values: dict[str, dict[str, object]] = {sheet: {} for sheet in (A, B, C, D, E, SP)}
     missing: list[str] = []
 
     def put(sheet: str, ref: str, value) -> None:
@@ -227,8 +247,11 @@ def communication_workbook(context: dict, installation_slug: str | None = None,
         put(C, "M26", sum(float(mwh) * float(ef) for mwh, ef in indirect))
     else:
         missing.append(f"{C}!M26: 사업장 전체 간접배출량 (모든 공정의 전력 사용량·배출계수가 있어야 계산됨)")
-    missing.append("B_EmInst!D17:R91: 사업장 전체 배출원(연료별 활동자료·열량·배출계수). SEE에는 쓰이지 않으나 "
-                   "없으면 Summary_Processes!K85(미배분 직접배출) 대조가 맞지 않음")
+    streams = _source_streams(context, values[B], missing)
+    attributed = [values[D].get(f"L{54 + D_STEP * k}") for k in range(len(items))]
+    unattributed = None
+    if streams is not None and all(value is not None for value in attributed):
+        unattributed = round(sum(s["tco2e"] for s in streams) - sum(attributed), 9) + 0.0  # no "-0"
 
     listed = []
     for j, prec in enumerate(precursors):
@@ -236,7 +259,94 @@ def communication_workbook(context: dict, installation_slug: str | None = None,
     values = {sheet: {ref: v for ref, v in cells.items() if v is not None} for sheet, cells in values.items()}
     data = fill(template, values)
     return CommunicationWorkbook(data=data, file_name=file_name(slug), values=values, missing=missing,
-                                 processes=processes, precursors=listed)
+                                 processes=processes, precursors=listed, streams=streams or [],
+                                 unattributed_tco2e=unattributed)
+
+
+def _source_streams(context: dict, cells: dict, missing: list[str]) -> list[dict] | None:
+    """B_EmInst (a): one combustion source stream per stationary fuel line of Scope 1, or None when
+    the fuel lines are not known. The template computes a row's CO2e as AD × NCV/1000 × EF × OxF; the EF
+    written is the pipeline's tCO2e per TJ of that line (CO2 with CH4 and N2O at its GWP), so the
+    row gives the pipeline's tco2e and the streams add up to the direct emissions split over the
+    products. Fuel of mobile machinery for transport is outside the CBAM boundary (2025/2547 Annex II
+    B.1(c)) and is not listed."""
+    emissions = ((context.get("diagnosis") or {}).get("emissions") or {}).get("scope1")
+    fuels = ((context.get("company") or {}).get("energy") or {}).get("fuels")
+    where = f"{B}!D{STREAM_FIRST_ROW}:R{STREAM_FIRST_ROW + MAX_STREAMS - 1}"
+    if not isinstance(emissions, list) or not isinstance(fuels, list) or len(emissions) != len(fuels):
+        missing.append(f"{where}: 사업장 전체 배출원(연료별 활동자료·열량·배출계수). 연료별 배출량을 프로필 연료와 "
+                       "맞출 수 없어 비워 둠; 없으면 Summary_Processes!K85(미배분 직접배출) 대조가 맞지 않음")
+        return None
+    lines = [line for line, fuel in zip(emissions, fuels)
+             if isinstance(line, dict) and not (isinstance(fuel, dict) and fuel.get("mobile"))  # outside CBAM
+             and (line.get("tj_net") or line.get("tco2e"))]  # a fuel not used this year: no source stream
+    if len(lines) > MAX_STREAMS:
+        raise ExportError(f"고정 연소 연료가 {len(lines)}건입니다: 템플릿에는 배출원(source stream)을 "
+                          f"{MAX_STREAMS}개까지만 넣을 수 있습니다. 같은 연료를 합쳐 주세요")
+    streams, names, content = [], set(), None
+    for row, line in enumerate(lines, start=STREAM_FIRST_ROW):  # a row left for hand entry stays empty
+        fuel = str(line.get("fuel") or "")
+        label = FUEL_NAMES_EN.get(fuel, fuel.replace("_", " ") or "fuel")
+        if line.get("name_ko"):
+            label = f"{label} / {line['name_ko']}"
+        name, number = label, 2
+        while name.casefold() in names:
+            name, number = f"{label} #{number}", number + 1
+        names.add(name.casefold())
+        tj = _number(line.get("tj_net"), f"연료 '{name}' tj_net")
+        tco2e = _number(line.get("tco2e"), f"연료 '{name}' tco2e")
+        physical, unit = line.get("physical_amount"), line.get("physical_unit")
+        derived = False
+        if physical is None and tj and unit in AD_UNITS:  # given as energy: the amount at the NCV used
+            if content is None:
+                from pipeline.content import get_content
+                content = get_content()
+            record = content.fuels.get(fuel, {}).get("calorific_values", {}).get(line.get("calorific_revision"))
+            ncv = (record or {}).get("net")
+            if isinstance(ncv, (int, float)) and not isinstance(ncv, bool) and ncv > 0:
+                physical, derived = tj * 1e6 / ncv, True
+        physical = _number(physical, f"연료 '{name}' physical_amount")
+        if not tj or tco2e is None or not physical or unit not in AD_UNITS:
+            missing.append(f"{B}!F{row}:J{row}: 배출원 '{name}'의 활동자료·순발열량·배출계수 "
+                           f"(사용량 {line.get('amount')} {line.get('unit')}를 템플릿 단위 t/1000Nm3로 바꿀 수 없음)")
+            continue
+        ad_unit, per_unit = AD_UNITS[unit]
+        amount = physical / per_unit
+        ncv = tj * 1e3 / amount  # GJ per template unit
+        cells[f"D{row}"] = COMBUSTION
+        cells[f"E{row}"] = name
+        cells[f"F{row}"] = amount
+        cells[f"G{row}"] = ad_unit
+        cells[f"H{row}"] = _tidy(ncv)
+        cells[f"J{row}"] = _tidy(tco2e / tj)  # tCO2e per TJ
+        cells[f"K{row}"] = PER_TJ
+        cells[f"N{row}"] = 100  # oxidation factor, %
+        if unit == "L":
+            missing.append(f"{B}!F{row}:H{row}: '{name}'은(는) 부피로 입력됨 ({physical / 1e3:,.1f} kL = "
+                           f"{amount:g} × 1000 m3, 단위 '{KILO_NM3}'): 템플릿에 액체 부피 단위가 없음. 검증인이 질량을 "
+                           "요구하면 밀도(kg/L)로 t와 GJ/t로 바꿀 것 (F×H, 곧 TJ와 배출량은 그대로)")
+        if derived:
+            missing.append(f"{B}!F{row}: '{name}' 활동자료는 에너지 사용량({line.get('amount')} {line.get('unit')})을 "
+                           f"순발열량으로 나눈 값 ({physical:,.0f} {unit}): 계량값이 있으면 그 값으로 바꿀 것")
+        streams.append({"row": row, "name": name, "fuel": fuel, "tj": tj, "tco2e": tco2e,
+                        "co2_t": line.get("co2_t")})
+    if streams:
+        first, last = streams[0]["row"], streams[-1]["row"]
+        span = f"J{first}" if first == last else f"J{first}:J{last}"
+        missing.append(f"{B}!{span}: 배출계수는 CO2에 CH4·N2O(GWP {_gwp(emissions)})를 더한 tCO2e/TJ "
+                       "(D_Processes 직접배출 DirEm*과 같은 기준). CBAM 대상 온실가스가 CO2뿐인 품목(철강·알루미늄은 "
+                       "CO2와 PFC)이면 CO2 계수로 바꿀지 확인 (이때 DirEm*도 함께 바뀜)")
+    return streams
+
+
+def _tidy(value: float) -> float:
+    """12 significant digits: 38.5 rather than 38.50000000000001 (a relative change below 1e-11)."""
+    return float(f"{value:.12g}")
+
+
+def _gwp(lines: list) -> str:
+    sets = sorted({str(line.get("gwp_set")) for line in lines if isinstance(line, dict) and line.get("gwp_set")})
+    return ", ".join(sets) or "?"
 
 
 def _process_block(k: int, item: dict, label: str, cells: dict, missing: list[str]) -> None:
@@ -346,25 +456,47 @@ def _precursor_block(j, prec, items, processes, cn_index, countries, used, value
 
 
 def check_cells(book: CommunicationWorkbook) -> dict[str, list[str]]:
-    """The template's results to read after a recalculation: SEE per product, the mass balances."""
+    """The template's results to read after a recalculation: SEE per product, the mass balances, the
+    CO2e of each source stream and the direct emissions not attributed to any process."""
     return {SP: [f"{column}{p['row']}" for p in book.processes for column in "IJ"],
             D: [f"L{42 + D_STEP * k}" for k in range(len(book.processes))],
-            E: [f"L{39 + E_STEP * (p['block'] - 1)}" for p in book.precursors]}
+            E: [f"L{39 + E_STEP * (p['block'] - 1)}" for p in book.precursors],
+            B: [f"AU{s['row']}" for s in book.streams],
+            "Summary_Processes": ["K84", "K85"]}
+
+
+def _agrees(ours, theirs, tolerance: float, scale: float) -> bool | None:
+    if ours is None:
+        return None
+    if not isinstance(theirs, (int, float)) or isinstance(theirs, bool):
+        return False
+    return abs(theirs - ours) <= tolerance * max(scale, 1e-9)
 
 
 def compare(book: CommunicationWorkbook, recalculated: dict[str, dict[str, object]],
-            tolerance: float = 0.01) -> list[dict]:
-    """Per product: the template's SEE (direct, indirect) beside the pipeline's, and whether they agree."""
+            tolerance: float = 0.01, stream_tolerance: float = 0.001) -> list[dict]:
+    """Per product: the template's SEE (direct, indirect) beside the pipeline's; per source stream its
+    CO2e (B_EmInst!AU) beside the pipeline's tco2e of that fuel line; the template's unattributed
+    direct emissions (Summary_Processes!K85) beside streams − DirEm* (0 when every product is
+    covered). Streams and K85 must agree within `stream_tolerance` (of the stream, of the total)."""
     rows = []
+    for s in book.streams:
+        theirs = recalculated.get(B, {}).get(f"AU{s['row']}")
+        rows.append({"process": None, "kind": f"배출원 '{s['name']}' tCO2e", "pipeline": s["tco2e"],
+                     "template": theirs, "ok": _agrees(s["tco2e"], theirs, stream_tolerance, abs(s["tco2e"])),
+                     "cell": f"{B}!AU{s['row']}"})
+    if book.streams:
+        total = sum(s["tco2e"] for s in book.streams)
+        theirs = recalculated.get("Summary_Processes", {}).get("K85")
+        rows.append({"process": None, "kind": "미배분 직접배출 (Rest) tCO2e", "pipeline": book.unattributed_tco2e,
+                     "template": theirs,
+                     "ok": _agrees(book.unattributed_tco2e, theirs, stream_tolerance, abs(total)),
+                     "cell": "Summary_Processes!K85"})
+    see_rows = []
     for p in book.processes:
         for kind, column in (("direct", "I"), ("indirect", "J")):
             ours, theirs = p[f"{kind}_per_t"], recalculated.get(SP, {}).get(f"{column}{p['row']}")
-            if ours is None:
-                ok = None
-            elif isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
-                ok = abs(theirs - ours) <= tolerance * max(abs(ours), 1e-9)
-            else:
-                ok = False
-            rows.append({"process": p["name"], "kind": kind, "pipeline": ours, "template": theirs, "ok": ok,
-                         "cell": f"{SP}!{column}{p['row']}"})
-    return rows
+            see_rows.append({"process": p["name"], "kind": kind, "pipeline": ours, "template": theirs,
+                             "ok": _agrees(ours, theirs, tolerance, abs(ours or 0)),
+                             "cell": f"{SP}!{column}{p['row']}"})
+    return see_rows + rows
