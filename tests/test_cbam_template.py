@@ -48,12 +48,12 @@ def _item(pid, name, cn, activity, own, mwh, precursors):
                     "precursors": precursors, "direct_per_t": direct, "indirect_per_t": indirect}}
 
 
-def _fuel_line(fuel, name_ko, amount, unit, physical_unit, ncv, ef_co2e, tj=None):
+def _fuel_line(fuel, name_ko, amount, unit, physical_unit, ncv, ef_co2e, tj=None):  # ef: CO2 t/TJ
     """A Scope 1 line as diagnose writes it (only the fields the exporter reads matter)."""
     tj = amount * ncv / 1e6 if tj is None else tj
     return {"fuel": fuel, "name_ko": name_ko, "amount": amount, "unit": unit,
             "physical_amount": amount if unit == physical_unit else None, "physical_unit": physical_unit,
-            "tj_net": tj, "calorific_revision": "kr-2022", "co2_t": tj * ef_co2e * 0.999, "tco2e": tj * ef_co2e,
+            "tj_net": tj, "calorific_revision": "kr-2022", "co2_t": tj * ef_co2e, "tco2e": tj * ef_co2e / 0.999,
             "gwp_set": "AR5"}
 
 
@@ -63,7 +63,7 @@ def synthetic_fuels() -> tuple[list[dict], list[dict]]:
     gas = _fuel_line("city_gas", "도시가스(LNG)", 380_000.0, "Nm3", "Nm3", 38.5, 56.1545)
     diesel = _fuel_line("diesel", "경유", 5_000.0, "L", "L", 35.25, 73.3857)
     kerosene = _fuel_line("kerosene", "등유", 12_000.0, "L", "L", 34.2, 72.1212)
-    rest = 686.6 + 236.0 - gas["tco2e"] - kerosene["tco2e"]
+    rest = 686.6 + 236.0 - gas["co2_t"] - kerosene["co2_t"]
     propane = _fuel_line("propane", "프로판(LPG1호)", rest / 64.6545 * 1e6 / 46.22, "kg", "kg", 46.22, 64.6545)
     fuels = [{"fuel": line["fuel"], "amount": line["amount"], "unit": line["unit"]}
              for line in (gas, diesel, kerosene, propane)]
@@ -176,13 +176,13 @@ def test_stationary_fuels_are_the_source_streams(book):
     assert (b["G19"], b["H19"]) == ("t", pytest.approx(46.22)) and b["F19"] == pytest.approx(propane["amount"] / 1e3)
     for row, line in ((17, gas), (18, kerosene), (19, propane)):
         assert b[f"F{row}"] * b[f"H{row}"] / 1000 == pytest.approx(line["tj_net"], rel=1e-9)  # TJ
-        assert _stream_co2e(b, row) == pytest.approx(line["tco2e"], rel=1e-9)  # the template's formula
+        assert _stream_co2e(b, row) == pytest.approx(line["co2_t"], rel=1e-9)  # the template's formula
     assert [s["row"] for s in book.streams] == [17, 18, 19]
     assert sum(s["tco2e"] for s in book.streams) == pytest.approx(686.6 + 236.0, rel=1e-12)
     assert book.unattributed_tco2e == pytest.approx(0, abs=1e-9)
     text = "\n".join(book.missing)
     assert "B_EmInst!F18:H18: 'Kerosene / 등유'은(는) 부피로 입력됨" in text
-    assert "B_EmInst!J17:J19: 배출계수는 CO2에 CH4·N2O(GWP AR5)를 더한 tCO2e/TJ" in text
+    assert "B_EmInst!J17" not in text  # the EF is the line's own CO2 per TJ: nothing to confirm
     assert "B_EmInst!D17:R91" not in text  # no longer missing
 
 
@@ -239,7 +239,7 @@ def test_fuel_given_as_energy_is_entered_at_its_calorific_value():
     book = communication_workbook(context)
     b = book.values["B_EmInst"]
     assert (b["F17"], b["G17"]) == (pytest.approx(380.0), "1000Nm3") and b["H17"] == pytest.approx(38.5)
-    assert _stream_co2e(b, 17) == pytest.approx(gas["tco2e"], rel=1e-9)
+    assert _stream_co2e(b, 17) == pytest.approx(gas["co2_t"], rel=1e-9)
     assert "B_EmInst!F17: 'Natural gas (city gas) / 도시가스(LNG)' 활동자료는 에너지 사용량" in "\n".join(book.missing)
 
 
@@ -418,7 +418,7 @@ def test_recalculated_template_agrees_with_the_pipeline_see(book):
     # the source streams: each one's CO2e is the pipeline's fuel line, and all of it is attributed
     _fuels, (gas, _diesel, kerosene, propane) = synthetic_fuels()
     for row, line in ((17, gas), (18, kerosene), (19, propane)):
-        assert results["B_EmInst"][f"AU{row}"] == pytest.approx(line["tco2e"], rel=1e-6), row
+        assert results["B_EmInst"][f"AU{row}"] == pytest.approx(line["co2_t"], rel=1e-6), row
     assert results["Summary_Processes"]["K84"] == pytest.approx(686.6 + 236.0, rel=1e-9)
     assert results["Summary_Processes"]["K85"] == pytest.approx(0, abs=1e-6)
     assert book.data == shipped  # LibreOffice's re-saved copy is read, never shipped

@@ -266,8 +266,8 @@ def communication_workbook(context: dict, installation_slug: str | None = None,
 def _source_streams(context: dict, cells: dict, missing: list[str]) -> list[dict] | None:
     """B_EmInst (a): one combustion source stream per stationary fuel line of Scope 1, or None when
     the fuel lines are not known. The template computes a row's CO2e as AD × NCV/1000 × EF × OxF; the EF
-    written is the pipeline's tCO2e per TJ of that line (CO2 with CH4 and N2O at its GWP), so the
-    row gives the pipeline's tco2e and the streams add up to the direct emissions split over the
+    written is the line's combustion CO2 per TJ (CBAM counts CO2, not the CH4 and N2O of burning fuel),
+    so the row gives the pipeline's CO2 and the streams add up to the direct emissions split over the
     products. Fuel of mobile machinery for transport is outside the CBAM boundary (2025/2547 Annex II
     B.1(c)) and is not listed."""
     emissions = ((context.get("diagnosis") or {}).get("emissions") or {}).get("scope1")
@@ -294,7 +294,7 @@ def _source_streams(context: dict, cells: dict, missing: list[str]) -> list[dict
             name, number = f"{label} #{number}", number + 1
         names.add(name.casefold())
         tj = _number(line.get("tj_net"), f"연료 '{name}' tj_net")
-        tco2e = _number(line.get("tco2e"), f"연료 '{name}' tco2e")
+        tco2e = _number(line.get("co2_t"), f"연료 '{name}' co2_t")  # CBAM: combustion CO2 only
         physical, unit = line.get("physical_amount"), line.get("physical_unit")
         derived = False
         if physical is None and tj and unit in AD_UNITS:  # given as energy: the amount at the NCV used
@@ -330,23 +330,12 @@ def _source_streams(context: dict, cells: dict, missing: list[str]) -> list[dict
                            f"순발열량으로 나눈 값 ({physical:,.0f} {unit}): 계량값이 있으면 그 값으로 바꿀 것")
         streams.append({"row": row, "name": name, "fuel": fuel, "tj": tj, "tco2e": tco2e,
                         "co2_t": line.get("co2_t")})
-    if streams:
-        first, last = streams[0]["row"], streams[-1]["row"]
-        span = f"J{first}" if first == last else f"J{first}:J{last}"
-        missing.append(f"{B}!{span}: 배출계수는 CO2에 CH4·N2O(GWP {_gwp(emissions)})를 더한 tCO2e/TJ "
-                       "(D_Processes 직접배출 DirEm*과 같은 기준). CBAM 대상 온실가스가 CO2뿐인 품목(철강·알루미늄은 "
-                       "CO2와 PFC)이면 CO2 계수로 바꿀지 확인 (이때 DirEm*도 함께 바뀜)")
     return streams
 
 
 def _tidy(value: float) -> float:
     """12 significant digits: 38.5 rather than 38.50000000000001 (a relative change below 1e-11)."""
     return float(f"{value:.12g}")
-
-
-def _gwp(lines: list) -> str:
-    sets = sorted({str(line.get("gwp_set")) for line in lines if isinstance(line, dict) and line.get("gwp_set")})
-    return ", ".join(sets) or "?"
 
 
 def _process_block(k: int, item: dict, label: str, cells: dict, missing: list[str]) -> None:

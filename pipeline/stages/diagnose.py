@@ -275,7 +275,9 @@ def _allocate(company: dict, fuels: list[dict], s2: dict) -> dict:
     for line, fuel in zip(fuels, company["energy"].get("fuels", [])):
         if fuel.get("mobile"):
             continue  # mobile machinery for transport: outside the CBAM boundary (Annex II B.1(c))
-        direct_by_fuel[line["fuel"]] = direct_by_fuel.get(line["fuel"], 0.0) + line["tco2e"]
+        # CBAM counts CO2 of combustion (Annex I of 2023/956: CO2, plus PFCs or N2O of certain
+        # processes), not the CH4 and N2O of burning fuel that Scope 1 includes.
+        direct_by_fuel[line["fuel"]] = direct_by_fuel.get(line["fuel"], 0.0) + line["co2_t"]
     sources = {**{f: ("direct", v) for f, v in direct_by_fuel.items()}, "electricity": ("mwh", s2["grid_mwh"])}
     result = {pid: {"tonnes": t, "direct_tco2e": 0.0, "mwh": 0.0, "trace": []} for pid, t in tonnes.items()}
     makers = {proc["id"]: [p["id"] for p in company["products"] if proc["id"] in (p.get("processes") or [])] for proc in company["processes"]}
