@@ -84,7 +84,7 @@ def test_measures_count_and_unique(measures):
     _assert_unique(measures, "measure")
 
 
-OPTIONAL_MEASURE_KEYS = {"saving_basis", "auto_apply", "kind", "preconditions", "applies_when"}
+OPTIONAL_MEASURE_KEYS = {"saving_basis", "auto_apply", "kind", "preconditions", "applies_when", "alternatives"}
 SAVING_BASES = {"equipment_energy", "replaced_fuel_final_energy", "no_load_loss", "recoverable_heat"}
 
 

@@ -11,8 +11,15 @@ from pipeline.content import Content
 
 CONTENT = Content()
 LIBRARY = {m["id"]: m for m in CONTENT.measures}
-SCHEMA_FIELDS = {"drive", "control", "load_profile", "lamp", "motor_class", "burner", "hvac_kind",
-                 "process_temp_c", "flue_temp_c"}
+def _schema_fields() -> set[str]:
+    from pipeline.content import read_yaml
+    from pipeline.profile import SCHEMA_PATH
+
+    schema = read_yaml(SCHEMA_PATH)
+    return set(schema["properties"]["processes"]["items"]["properties"]["equipment"]["items"]["properties"])
+
+
+SCHEMA_FIELDS = _schema_fields()
 
 
 def _passing(rule):
@@ -69,7 +76,8 @@ def _pick(profile):
 def test_mechanical_presses_get_no_servo_retrofit_and_unknown_drive_is_asked():
     presses = [
         {"name": "파츠포머", "type": "press", "rated_kw": 160, "operating_hours": 4000, "drive": "mechanical"},
-        {"name": "유압 프레스", "type": "press", "rated_kw": 100, "operating_hours": 4000, "drive": "hydraulic"},
+        {"name": "유압 프레스", "type": "press", "rated_kw": 100, "operating_hours": 4000, "drive": "hydraulic",
+         "control": "fixed_speed"},
         {"name": "트리밍 프레스", "type": "press", "rated_kw": 50, "operating_hours": 4000},
     ]
     measures, screening = _pick(_profile(presses))
@@ -103,8 +111,11 @@ def test_new_equipment_supersedes_retrofits_and_practice_on_it():
     assert sum("교체 설비" in s["reason"] for s in screening["skipped"]) >= 3
     vsd = by_id["inverter_compressor"]
     pct = LIBRARY["inverter_compressor"]["saving_pct"]
-    assert vsd["saving_mwh"] == pytest.approx({"low": vsd["baseline_mwh"] * pct["low"] / 100,
-                                               "high": vsd["baseline_mwh"] * pct["high"] / 100})
+    if pct["low"] is None:   # no checkable source for a range: a suggestion, never a counted saving
+        assert vsd["saving_mwh"] is None and vsd["saving_tco2e"] is None
+    else:
+        assert vsd["saving_mwh"] == pytest.approx({"low": vsd["baseline_mwh"] * pct["low"] / 100,
+                                                   "high": vsd["baseline_mwh"] * pct["high"] / 100})
 
 
 def test_two_operating_measures_do_not_add_up():
@@ -138,3 +149,17 @@ def test_a_new_installation_is_only_proposed_where_the_company_plans_it():
     furnace = [{"name": "열처리로", "type": "furnace", "energy_source": "fuel", "rated_kw": 400, "process_temp_c": 860}]
     measures, _ = _pick(_profile(furnace))
     assert "furnace_replacement" not in {m["id"] for m in measures}
+
+
+def test_alternatives_on_one_furnace_are_not_both_applied():
+    """A regenerative burner the company plans and a recuperator do the same job: only the first."""
+    furnace = [{"name": "용해로", "type": "furnace", "energy_source": "fuel", "rated_kw": 900, "process_temp_c": 750,
+                "flue_temp_c": 950, "burner": "cold_air"}]
+    profile = _profile(furnace, planned_investments=[
+        {"name": "축열식 버너", "measure": "regenerative_burner_al_melting", "equipment": ["용해로"], "reason": "배기 손실"}])
+    profile["processes"][0]["energy_shares_pct"] = {"city_gas": 100}
+    scope1 = [{"fuel": "city_gas", "tj_net": 20.0, "tco2e": 1120.0, "amount": 1, "price_krw_per_unit": None}]
+    measures, screening = pick_measures(profile, CONTENT, scope1, {"grid_mwh": 1200.0}, {}, 0.4173)
+    ids = [m["id"] for m in measures]
+    assert "regenerative_burner_al_melting" in ids and "furnace_waste_heat_recovery" not in ids
+    assert any("대안 조치" in s["reason"] for s in screening["skipped"])

@@ -95,9 +95,11 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
         if targets:
             candidates.append((measure, source_kind, targets))
     # New equipment first, then retrofits, then operating practice, on what is left.
-    candidates.sort(key=lambda c: (KIND_ORDER.get(c[0].get("kind"), 1), c[0]["id"]))
+    # On one equipment the company's intended measure wins over an alternative to it.
+    candidates.sort(key=lambda c: (KIND_ORDER.get(c[0].get("kind"), 1), c[0]["id"] not in intended, c[0]["id"]))
     remaining: dict[tuple, list[float]] = {}   # (equipment, source) → [share left, low case; high case]
     replaced: dict[str, str] = {}              # equipment label → replacing measure
+    taken: dict[str, list] = {}                # equipment label → [(measure id, name)] applied so far
     results = []
     for measure, source_kind, targets in candidates:
         kept = []
@@ -106,6 +108,11 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
             if measure.get("kind") in ("operation", "retrofit") and label in replaced:
                 skipped.append({"measure": measure["name_ko"], "equipment": label,
                                 "reason": f"교체 설비({replaced[label]})에 포함"})
+                continue
+            rival = next((name for mid, name in taken.get(label, []) if mid in (measure.get("alternatives") or [])), None)
+            if rival:
+                skipped.append({"measure": measure["name_ko"], "equipment": label,
+                                "reason": f"같은 설비에 대안 조치({rival}) 적용"})
                 continue
             kept.append((process, equipment))
         if not kept:
@@ -117,6 +124,8 @@ def pick_measures(profile: dict, content, scope1: list[dict], scope2: dict, ener
         if measure.get("kind") == "replacement":
             for process, equipment in kept:
                 replaced.setdefault(f"{process['name']} · {equipment['name']}", measure["name_ko"])
+        for process, equipment in kept:
+            taken.setdefault(f"{process['name']} · {equipment['name']}", []).append((measure["id"], measure["name_ko"]))
         results.append(item)
     results.sort(key=_priority)
     for rank, item in enumerate(results, 1):

@@ -25,9 +25,10 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     start = method["project_start"]
     duration = (program.get("support") or {}).get("duration_months") or method["default_duration_months"]
     end_year = start["year"] + (start["month"] - 1 + duration - 1) // 12
-    goals = _goals(company, diagnosis, measures, end_year, method)
     schedule = _schedule(ptype, duration, start, method)
     mv_window = _mv_window(ptype, schedule, start, method)
+    # Reductions are reached when a full measurement year after commissioning has shown them.
+    goals = _goals(company, diagnosis, measures, mv_window["end_year"] if mv_window else end_year, method)
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method)
     budget = _budget(program, measures, company, missing)
