@@ -304,3 +304,22 @@ def test_pdf_conversion_error(tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a docx")
     with pytest.raises(ConversionError):
         convert_to_pdf([bad], tmp_path / "out")
+
+
+def test_columns_are_at_least_as_wide_as_their_longest_number_or_code():
+    """Issue 16: widths come from the widest unbreakable token (numbers, ranges, codes, short labels)."""
+    from pipeline.render.markdown_docx import CELL_MARGINS_TWIPS, _Cell, column_widths, text_twips, unbreakable_tokens
+
+    def cell(text, header=False):
+        c = _Cell(header, None)
+        c.segments = [(text, header, False)]
+        return c
+
+    rows = [[cell("구분", True), cell("2026", True), cell("목표값", True)],
+            [cell("고장력 육각·플랜지 볼트 (M8–M24, 8.8/10.9급) 실제값 비용"), cell("1,380–1,520"), cell("3,170.19")]]
+    widths = column_widths(rows, 3, 9000)
+    assert sum(widths) <= 9000
+    for c, width in enumerate(widths):
+        longest = max(text_twips(t, r[c].header) for r in rows for t in unbreakable_tokens(r[c].text))
+        assert width >= longest + CELL_MARGINS_TWIPS
+    assert unbreakable_tokens("충족") == ["충족"] and "7318 15 88" not in unbreakable_tokens("7318 15 88")

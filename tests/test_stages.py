@@ -338,3 +338,28 @@ def test_electrification_target_is_the_fuel_the_selected_heat_pumps_replace(cont
         assert 0 < kpi["target"] <= 100, company
         checked += 1
     assert checked, "no sample plans an electrification measure any more: pick another case"
+
+
+def test_budget_adds_up_and_respects_the_programs_cap(contexts):
+    """Issue 14: every priced line is in the total, the government share is rate x total within the
+    cap, the company pays the rest, and unpriced lines are named, never summed as zero."""
+    checked = 0
+    for company, ctx in contexts.items():
+        b = ctx["strategy"]["budget"]
+        priced = [l for l in b["lines"] if l["krw_million"]]
+        if not priced or not b["total_krw_million"] or b["gov_share_pct"] is None:
+            continue
+        for side in ("low", "high"):
+            total = sum(l["krw_million"][side] for l in priced)
+            assert b["total_krw_million"][side] == pytest.approx(total), company
+            gov = min(total * b["gov_share_pct"] / 100, b["max_krw_million"]) if b["max_krw_million"] else total * b["gov_share_pct"] / 100
+            assert b["gov_krw_million"][side] == pytest.approx(gov), company
+            assert b["company_krw_million"][side] == pytest.approx(total - gov), company
+        assert b["unpriced"] == [l["item"] for l in b["lines"] if not l["krw_million"]]
+        for l in priced:
+            if l["saving_krw_million"] and l["payback_years"]:
+                assert l["payback_years"]["low"] == pytest.approx(l["krw_million"]["low"] / l["saving_krw_million"]["high"])
+        checked += 1
+    assert checked >= 2, "the facility-program samples with quotes (bolt, alu) have a priced budget"
+    bolt = contexts["jinju-bolt"]["strategy"]["budget"]
+    assert bolt["gov_capped"] and bolt["gov_krw_million"] == {"low": 300, "high": 300}   # 50 % of 1,583+ is over the cap

@@ -7,7 +7,8 @@ and walks it with the stdlib ``html.parser``:
 * ``-`` / ``1.`` lists → List Bullet / List Number, nested → List Bullet 2 / List Number 2 (and 3);
   every numbered list restarts at 1;
 * tables → Word tables in TABLE_STYLE, bold shaded header row repeated on each page, column
-  widths proportional to the content, cells in TABLE_TEXT_STYLE, Markdown column alignment kept;
+  widths from the content (no number, code or short label broken), cells in TABLE_TEXT_STYLE,
+  Markdown column alignment kept;
 * ``**bold**``, ``*italic*``; ``<br>`` → line break;
 * ``![캡션](image:KEY)`` → the PNG ``images[KEY]`` at IMAGE_WIDTH_MM, then a Caption paragraph;
 * a line holding only ``<!-- pagebreak -->`` → page break;
@@ -109,9 +110,66 @@ def markdown_to_subdoc(tpl, text: str, images: dict[str, bytes] | None = None) -
     return sub
 
 
-def _display_len(text: str) -> int:
-    """Rough printed width: wide (Hangul/CJK) characters count twice."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+# Advance widths of NanumGothic (the document font) in em, by character class: measured once from
+# the font's hmtx table (fontTools) so that a render needs no font file. Cell text is 9.5 pt.
+_EM = {"wide": 0.94, "digit": 0.606, "upper": 0.651, "lower": 0.52, "narrow": 0.33, "percent": 1.09, "other": 0.6}
+CELL_TEXT_PT = 9.5
+CELL_MARGINS_TWIPS = 170 + 60        # left + right cell margins of the table style, and a little slack
+# Hangul may wrap between syllables; a short word (a label such as 충족 or 설비비) should not.
+KEEP_HANGUL = 6
+
+
+def _char_em(ch: str) -> float:
+    if ord(ch) > 0x2E80:
+        return _EM["wide"]
+    if ch.isdigit():
+        return _EM["digit"]
+    if ch == "%":
+        return _EM["percent"]
+    if ch.isupper():
+        return _EM["upper"]
+    if ch.islower():
+        return _EM["lower"]
+    if ch in ",.:;·/()[]'\"–-":
+        return _EM["narrow"]
+    return _EM["other"]
+
+
+def text_twips(text: str, bold: bool = False) -> int:
+    """Printed width of `text` in a table cell, in twips (1/20 pt)."""
+    return int(sum(_char_em(ch) for ch in text) * CELL_TEXT_PT * 20 * (1.05 if bold else 1.0))
+
+
+def unbreakable_tokens(text: str) -> list[str]:
+    """The pieces a line may not break inside: numbers, codes, ranges, dates, Latin words, and
+    Hangul words up to KEEP_HANGUL syllables (longer ones by that many)."""
+    out = []
+    for token in text.split():
+        if any(ord(ch) > 0x2E80 for ch in token):
+            for part in re.split(r"(?<=[·/,])", token):
+                out.append(part[:KEEP_HANGUL] if all(ord(c) > 0x2E80 for c in part) else part)
+        else:
+            out.append(token)
+    return out
+
+
+def column_widths(rows: list[list["_Cell"]], ncols: int, total: int) -> list[int]:
+    """Widths (twips) summing to `total`: every column at least as wide as its widest unbreakable
+    token, the rest shared by how much more text each column holds (like HTML's auto layout)."""
+    least, natural = [], []
+    for c in range(ncols):
+        cells = [r[c] for r in rows if c < len(r)]
+        tokens = [text_twips(t, cell.header) for cell in cells for t in unbreakable_tokens(cell.text)]
+        lines = [text_twips(line, cell.header) for cell in cells for line in cell.text.split("\n")]
+        least.append(max(tokens, default=0) + CELL_MARGINS_TWIPS)
+        natural.append(max(max(lines, default=0) + CELL_MARGINS_TWIPS, least[-1]))
+    if sum(least) >= total:   # cannot fit: shrink evenly (rare: very wide tables)
+        return [int(total * w / sum(least)) for w in least]
+    if sum(natural) <= total:
+        spare = total - sum(natural)
+        return [int(n + spare * n / sum(natural)) for n in natural]
+    spare, wants = total - sum(least), [n - m for n, m in zip(natural, least)]
+    return [int(m + spare * w / sum(wants)) if sum(wants) else m for m, w in zip(least, wants)]
 
 
 def _align(attrs: dict) -> str | None:
@@ -437,13 +495,7 @@ class _Builder(HTMLParser):
 
         ncols = max(len(r) for r in rows)
         total_twips = int(self._text_width()) // 635  # EMU → twips (dxa)
-        # Column widths proportional to the longest text (clamped), summing to the text width.
-        # The floor of 8 leaves a short column ("41.7%") room for the cell margins.
-        weights = []
-        for c in range(ncols):
-            longest = max((_display_len(r[c].text) for r in rows if c < len(r)), default=4)
-            weights.append(min(max(longest, 8), 40))
-        widths = [int(total_twips * w / sum(weights)) for w in weights]
+        widths = column_widths(rows, ncols, total_twips)
         table_style = self._style_id(TABLE_STYLE)
         text_style = self._style_id(TABLE_TEXT_STYLE)
         xml = [

@@ -31,7 +31,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     goals = _goals(company, diagnosis, measures, mv_window["end_year"] if mv_window else end_year, method)
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method)
-    budget = _budget(program, measures, company, missing)
+    budget = _budget(program, measures, company, missing, method)
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
@@ -116,7 +116,7 @@ def _mv_window(ptype, schedule, start, method) -> dict | None:
         return None
     first = start["month"] - 1 + row["end"]          # months from January of the start year, 0-based
     last = first + method["mv_months"] - 1
-    label = lambda m: f"{start['year'] + m // 12}.{m % 12 + 1}"
+    label = lambda m: f"{(start['year'] + m // 12) % 100}.{m % 12 + 1}"   # 27.10, as the schedule prints months
     return {"from": label(first), "to": label(last), "months": method["mv_months"],
             "end_year": start["year"] + last // 12, "after_phase": phase}
 
@@ -177,7 +177,7 @@ def _kpis(context, measures, ptype, end_year, content, missing, method, schedule
         candidates.append({
             "id": kpi["id"], "name": name, "unit": unit, "baseline": baseline, "target": target,
             "target_need": need, "baseline_from": (kpi.get("level") or {}).get("from") or kpi["baseline_from"],
-            "task": task, "mv_window": f"{mv_window['from']}–{mv_window['to']} ({mv_window['months']}개월)" if measured else None,
+            "task": task, "mv_window": f"{mv_window['from']}–{mv_window['to']}" if measured else None,
             "target_year": (mv_window["end_year"] if measured else end_year) if kpi["id"] != "renewable_share"
             else method["goal_years"]["renewable_milestone"],
             "formula": kpi.get("formula"), "mv_method": kpi.get("mv_method"), "evidence": kpi.get("evidence") or [],
@@ -264,36 +264,78 @@ def _consortium(company, program, ptype, content, method) -> dict:
             "consortium_required": bool((program.get("eligibility") or {}).get("requires_consortium"))}
 
 
-def _budget(program, measures, company, missing) -> dict:
+def _budget(program, measures, company, missing, method) -> dict:
+    """The plan's budget from figures the pipeline may state: the consultant's quotes
+    (overrides.investment_krw_million, with 설치·공사비 where given), the other cost lines
+    (overrides.budget_items), and the program's share and cap. A line without a quote is shown as
+    such and left out of the sums, which say so; nothing is estimated without a sourced range."""
     support = program.get("support") or {}
     share = support.get("gov_share_pct_midsize") if company["company"]["size_class"] == "중견" and support.get("gov_share_pct_midsize") else support.get("gov_share_pct")
-    invest = [m["investment_krw_million"] for m in measures]
-    total, basis = None, None
     cap = support.get("max_krw_million")
-    if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") and cap and share:
+    overrides = company.get("overrides") or {}
+    quotes = overrides.get("investment_krw_million") or {}
+    lines = []
+    for m in measures:
+        q = quotes.get(m["id"])
+        inv = m["investment_krw_million"]
+        install = float(q["installation_krw_million"]) if q and q.get("installation_krw_million") is not None else None
+        lines.append({
+            "item": m["name"], "measure_id": m["id"],
+            "kind": "진단·개선 용역" if m.get("kind") == "operation" else ("설비비·설치공사비" if install is None else "설비비"),
+            "krw_million": inv, "installation_krw_million": install, "quotes": (q or {}).get("quotes"),
+            "basis": (q or {}).get("note") or m.get("investment_basis"),
+            "saving_krw_million": m["saving_krw_million"], "payback_years": m["payback_years"],
+        })
+        if inv is None:
+            missing.add(f"overrides.investment_krw_million.{m['id']}", f"{m['name']} 견적(2곳 이상)", "사업비 구성")
+    for extra in overrides.get("budget_items") or []:
+        value = float(extra["krw_million"])
+        lines.append({"item": extra["item"], "measure_id": None, "kind": extra["item"], "krw_million": {"low": value, "high": value},
+                      "installation_krw_million": None, "quotes": None, "basis": extra["basis"],
+                      "saving_krw_million": None, "payback_years": None})
+    priced = [l for l in lines if l["krw_million"]]
+    unpriced = [l["item"] for l in lines if not l["krw_million"]]
+    total = basis = None
+    if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") and cap and share and not priced:
         # Service and R&D programs are budgeted up to the program's limit, not by equipment quotes.
         total = {"low": cap * 100 / share, "high": cap * 100 / share}
         basis = f"지원 한도 {cap:,.0f}백만원 ÷ 정부 지원 비율 {share:g}% (공고문 기준 최대 사업비)"
-    elif measures and all(invest):
-        total = {"low": sum(i["low"] for i in invest), "high": sum(i["high"] for i in invest)}
-        basis = "선정 조치별 투자비 합계"
+    elif priced:
+        total = {"low": sum(l["krw_million"]["low"] for l in priced), "high": sum(l["krw_million"]["high"] for l in priced)}
+        basis = "견적 합계" + (f" (견적 미확보 {len(unpriced)}건 제외)" if unpriced else "")
     else:
         missing.add("strategy.budget", "조치별 설비 견적(총사업비 산정)", "사업비 구성")
     gov = company_cash = None
     if total and share is not None:
         gov = {k: min(v * share / 100, cap) if cap else v * share / 100 for k, v in total.items()}
         company_cash = {k: total[k] - gov[k] for k in total}
+    for line in lines:
+        if line["krw_million"] and share is not None:
+            line["gov_krw_million"] = {k: v * share / 100 for k, v in line["krw_million"].items()}
+        else:
+            line["gov_krw_million"] = None
+    saving = [l["saving_krw_million"] for l in lines if l["saving_krw_million"]]
+    saving_sum = {"low": sum(x["low"] for x in saving), "high": sum(x["high"] for x in saving)} if saving else None
+    counted_cost = [l["krw_million"] for l in lines if l["krw_million"] and l["saving_krw_million"]]
     return {
-        "max_krw_million": support.get("max_krw_million"),
+        "max_krw_million": cap,
         "per": support.get("per"),
         "gov_share_pct": share,
         "self_funding_note": support.get("self_funding_note"),
+        "vat_note": support.get("vat_note"),
         "total_krw_million": total,
         "total_basis": basis,
         "gov_krw_million": gov,
+        "gov_capped": bool(total and cap and share and total["high"] * share / 100 > cap),
         "company_krw_million": company_cash,
-        "lines": [{"measure": m["name"], "investment_krw_million": m["investment_krw_million"],
-                   "saving_krw_million": m["saving_krw_million"], "payback_years": m["payback_years"]} for m in measures],
+        "unpriced": unpriced,
+        "lines": lines,
+        "saving_krw_million": saving_sum,
+        "payback_years": ({"low": sum(c["low"] for c in counted_cost) / saving_sum["high"],
+                           "high": sum(c["high"] for c in counted_cost) / saving_sum["low"]}
+                          if saving_sum and counted_cost and saving_sum["low"] else None),
+        "checklist": program.get("required_documents") or (method.get("submission_checklist") or {}).get(program.get("type") or "설비") or [],
+        "checklist_from_notice": bool(program.get("required_documents")),
     }
 
 
