@@ -5,6 +5,15 @@ Reads the whole context and the Markdown+Jinja section texts in content/sections
 document its template fields, Markdown body and chart specs (data; rendering draws them). Text
 from the profile is escaped for Markdown; numbers go through filters that print `[확인 필요: …]`
 when a value is missing.
+
+Filters of the section texts: `n` (number), `rng` (low–high range), `t` (text), `josa` (Korean
+particle by the final consonant, pipeline/stages/korean.py):
+
+    {{ co.name | josa('는') }}                      → (주)남강알루텍 (가상)은 / (주)진주정밀은 / 진주시는
+    {{ (role or need('담당 부서·직위')) | josa('을') }}
+    {% filter josa('은') %}{% for c in items %}{{ c.name }}(HS {{ c.hs_code }}){% if not loop.last %}, {% endif %}{% endfor %}{% endfilter %}
+
+Either form of the particle may be written ('은' or '는'); never a fallback such as 은(는).
 """
 from __future__ import annotations
 
@@ -19,13 +28,15 @@ from pipeline.store.cache import cache_dir
 from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import MARKER, marker, markers_in
+from pipeline.stages.korean import pick
 
 DOCUMENTS = {
     "diagnosis": "기업 진단표",
     "matching": "정부지원사업 매칭 제안서",
     "plan": "사업계획서 초안",
 }
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#+!~])")
+# What python-markdown reads as Markdown; a backslash before any other character (~) would print.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#+!])")
 
 
 def safe_text(value) -> str:
@@ -63,6 +74,19 @@ def need(text: str) -> Markup:
     return Markup(marker(safe_text(text)))
 
 
+def josa(value, particle: str):
+    """`value` followed by the form of `particle` its last sound takes; escaping is left as it is.
+
+    A plain string stays plain, so `{{ x | josa('은') }}` is escaped once by finalize and the
+    already-rendered body of a `{% filter josa('은') %}` block (which finalize does not see) is
+    not escaped again; Markup, None (→ a marker) and numbers come back as Markup.
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return value + pick(value, particle)
+    shown = _finalize(value)
+    return Markup(f"{shown}{pick(shown, particle)}")
+
+
 def make_environment(content: Content) -> jinja2.Environment:
     folder = cache_dir("templates")
     env = jinja2.Environment(
@@ -77,7 +101,8 @@ def make_environment(content: Content) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(n=fmt_number, rng=fmt_range, t=lambda v: Markup(safe_text(v)) if v is not None else need("값 없음"))
+    env.filters.update(n=fmt_number, rng=fmt_range, t=lambda v: Markup(safe_text(v)) if v is not None else need("값 없음"),
+                       josa=josa)
     env.globals.update(need=need)
     return env
 

@@ -12,11 +12,19 @@ import datetime
 from pipeline.content import Content
 from pipeline.missing import Missing
 
+# The consulting needs (profile consulting.needs, programs' fits_needs) as the documents name them.
+NEED_LABELS = {
+    "cbam": "CBAM 대응", "re100": "RE100", "energy_efficiency": "에너지효율", "facility_investment": "설비투자",
+    "esg": "ESG", "rd": "R&D", "supply_chain": "공급망 대응", "financing": "자금 조달",
+}
+
+
 def match(context: dict, content: Content, today: datetime.date | None = None) -> dict:
     today = today or datetime.date.today()
     method = content.matching_method
     company, diagnosis = context["company"], context["diagnosis"]
     facts = _facts(company, diagnosis, method)
+    facts["program_names"] = {pid: p["name"] for pid, p in content.programs.items()}
     missing = Missing(context.setdefault("missing", []))
     routing = [rule for rule in method.get("routing", []) if _rule_applies(rule["when"], facts)]
     preferred = {pid for rule in routing for pid in rule.get("prefer_programs", []) + rule.get("sequence", [])}
@@ -163,7 +171,8 @@ def _eligibility(program: dict, f: dict) -> list[dict]:
     prior = rules.get("requires_prior_program") or []
     if prior:
         ok = bool(f["prior"] & set(prior))
-        checks.append(_check(ok, "선행 사업 선정 이력 " + ("있음" if ok else f"필요: {', '.join(prior)} (먼저 신청)")))
+        names = ", ".join(f.get("program_names", {}).get(pid, pid) for pid in prior)
+        checks.append(_check(ok, "선행 사업 선정 이력 " + ("있음" if ok else f"필요: {names} (먼저 신청)")))
     low, high = rules.get("energy_toe_min"), rules.get("energy_toe_max")
     if low is not None or high is not None:
         ok = (low is None or f["toe"] >= low) and (high is None or f["toe"] < high)
@@ -195,7 +204,7 @@ def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, pre
     # program that fits exactly (CBAM infrastructure for a CBAM exporter) scores in full.
     need_pts = w["needs"] * min(len(covered), 2) / min(len(fits), 2) if fits else 0
     parts = [{"name": "수요 부합", "points": round(need_pts, 1), "max": w["needs"],
-              "why": f"필요 분야 부합: {', '.join(sorted(covered))}" if covered else "기업 수요와 직접 관련 적음"}]
+              "why": f"필요 분야 부합: {', '.join(NEED_LABELS.get(x, x) for x in sorted(covered))}" if covered else "기업 수요와 직접 관련 적음"}]
     diag_pts, why = 0.0, []
     ptype = program.get("type")
     if "cbam" in fits and f["cbam_covered"]:
