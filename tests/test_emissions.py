@@ -72,7 +72,7 @@ def test_city_gas_worked_example_ar5():
 def test_trace_names_factor_records():
     factors = choose_factors({}, CONTENT)
     line = fuel_emissions(fuel_energy({"fuel": "gasoline", "amount": 1000, "unit": "L"}, CONTENT, factors.calorific), CONTENT, factors)
-    assert "kr-2017" in line["trace"] and "GWP" in line["trace"]
+    assert "2017년 기준" in line["trace"] and "GWP" in line["trace"]   # the record as a reader names it, no id
     assert line["calorific_note"] and "kr-2017" in line["calorific_note"]
     assert line["emission_factor_set"] == "kr-kets" and line["emission_factor_source"]
 

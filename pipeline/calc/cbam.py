@@ -129,8 +129,8 @@ def report_parameters(cbam: dict, settings: dict | None) -> dict:
     params = dict(cbam["cost_parameters"])
     own = (settings or {}).get("eur_krw")
     if own:
-        params["eur_krw"] = {"value": own["value"], "unit": "KRW/EUR",
-                             "basis": f"보고서 지정 환율 ({own.get('date') or '기준일 미기재'})",
+        basis = f"보고서 지정 환율 ({own.get('date') or '기준일 미기재'})"
+        params["eur_krw"] = {"value": own["value"], "unit": "KRW/EUR", "basis": basis, "basis_ko": basis,
                              "source": own["source"], "override": True}
     return params
 
@@ -192,7 +192,8 @@ def parameters_used(cbam: dict, params: dict | None = None) -> list[dict]:
     for key in ("certificate_price_eur_per_t", "eur_krw", "cross_sectoral_correction_factor"):
         rec = params.get(key)
         if rec:
-            out.append({"name": key, "value": rec.get("value"), "basis": rec.get("basis"), "source": cite(rec.get("source"))})
+            out.append({"name": key, "value": rec.get("value"), "basis": rec.get("basis"), "basis_ko": rec.get("basis_ko"),
+                        "source": cite(rec.get("source"))})
     return out
 
 

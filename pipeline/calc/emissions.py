@@ -5,7 +5,7 @@ factor records used, so a consultant can defend each number.
 """
 from __future__ import annotations
 
-from pipeline.calc.factors import FactorChoice, cite, revision_with_value
+from pipeline.calc.factors import FactorChoice, cite, edition, revision_with_value
 from pipeline.content import Content
 from pipeline.errors import CalculationError
 from pipeline.profile.units import is_energy_unit, mj_per_energy_unit, physical_multiplier
@@ -46,7 +46,7 @@ def fuel_energy(fuel: dict, content: Content, calorific_revision: str) -> dict:
         trace = (
             f"{amount:,.0f} {unit}"
             + (f" = {physical:,.0f} {record['physical_unit']}" if multiplier != 1 else "")
-            + f" × {cv['net']} {cv['unit']} (순발열량, {rev_id}) = {tj_net:,.3f} TJ"
+            + f" × {cv['net']} {cv['unit']} (순발열량, {edition(rev_id)}) = {tj_net:,.3f} TJ"
         )
     return {
         "fuel": fuel["fuel"],
@@ -136,7 +136,7 @@ def scope2(profile: dict, content: Content, factors: FactorChoice) -> dict:
         "market_tco2e": market,
         "grid_factor": factor,
         "grid_factor_id": factors.grid_id,
-        "trace_location": f"{grid_mwh:,.1f} MWh × {factor} tCO2eq/MWh ({factors.grid_id}, {factors.grid.get('basis')}) = {location:,.1f} tCO2e",
+        "trace_location": f"{grid_mwh:,.1f} MWh × {factor} tCO2eq/MWh ({factors.grid.get('basis')}) = {location:,.1f} tCO2e",
         "trace_market": (
             f"({grid_mwh:,.1f} − 재생에너지 인정분 {covered_mwh:,.1f}) MWh × {factor} tCO2eq/MWh = {market:,.1f} tCO2e "
             "(국내 잔여배출계수 미공표로 국가계수 적용)"

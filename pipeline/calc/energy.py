@@ -1,7 +1,7 @@
 """Energy totals (TJ, toe by the Korean conversion rules), shares, monthly pattern and intensities."""
 from __future__ import annotations
 
-from pipeline.calc.factors import FactorChoice, cite, revision_with_value
+from pipeline.calc.factors import FactorChoice, cite, edition, revision_with_value
 from pipeline.content import Content
 from pipeline.profile.units import mj_per_energy_unit
 
@@ -21,7 +21,7 @@ def energy_profile(profile: dict, fuels: list[dict], scope2: dict, content: Cont
         "amount_text": f"{electricity_mwh:,.1f} MWh",
         "tj": elec_tj,
         "toe": elec_tj * 1e6 / mj_per_toe,
-        "trace": f"{electricity_mwh:,.1f} MWh × {mj_per_kwh} MJ/kWh ({conv_id}, {conv.get('basis', '')}) ÷ {mj_per_toe:,.1f} MJ/toe",
+        "trace": f"{electricity_mwh:,.1f} MWh × {mj_per_kwh} MJ/kWh ({edition(conv_id)}, {conv.get('basis', '')}) ÷ {mj_per_toe:,.1f} MJ/toe",
     })
     for fuel in fuels:
         gross = fuel["tj_gross"] if fuel["tj_gross"] is not None else fuel["tj_net"]

@@ -162,4 +162,4 @@ def energy_obligations(company: dict, energy: dict, emissions: dict, content) ->
     status = (company.get("regulation_status") or {}).get("k_ets")
     return out + ([{"name_ko": "프로필상 배출권거래제·목표관리 지정 현황", "applies": status in ("allocated", "target_management"),
                     "basis": {"none": "미지정", "allocated": "배출권 할당대상업체", "target_management": "목표관리업체"}.get(status, "확인 필요"),
-                    "detail": [], "source": "기업 프로필 regulation_status.k_ets"}])
+                    "detail": [], "source": "기업 프로필 (배출권거래제·목표관리 지정 현황)"}])

@@ -1,6 +1,8 @@
 """Resolve the factor set of a report: which calorific values, fuel factors, grid factor and GWPs."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from pipeline.content import Content
@@ -85,6 +87,12 @@ def revision_with_value(records: dict, preferred: str, key: str) -> tuple[str, d
     for candidate in reversed(older or newer):
         return candidate, records[candidate]
     raise CalculationError(f"'{key}' 값이 있는 개정판이 없습니다 (요청: {preferred})")
+
+
+def edition(record_id: str | None) -> str:
+    """A factor record's id as a reader says it: 'kr-2022' → '2022년 기준' (ids stay out of documents)."""
+    m = re.fullmatch(r"[a-z]{2}-(\d{4})", str(record_id or ""))
+    return f"{m.group(1)}년 기준" if m else "기준 미상"
 
 
 def cite(source) -> str | None:

@@ -219,7 +219,8 @@ def _priority(item: dict):
 def _fuel_totals(scope1: list[dict]) -> dict:
     totals: dict[str, dict] = {}
     for line in scope1:
-        into = totals.setdefault(line["fuel"], {"tj": 0.0, "tco2e": 0.0, "krw": 0.0, "price_known": True})
+        into = totals.setdefault(line["fuel"], {"tj": 0.0, "tco2e": 0.0, "krw": 0.0, "price_known": True,
+                                                "name_ko": line.get("name_ko") or line["fuel"]})
         into["tj"] += line["tj_net"]
         into["tco2e"] += line["tco2e"]
         price = line.get("price_krw_per_unit")
@@ -272,7 +273,7 @@ def _fuel_energy(process: dict, equipment: dict, fuel_by_id: dict):
         part = shares[fuel] / 100.0 * split
         tj += fuel_by_id[fuel]["tj"] * part
         tco2e += fuel_by_id[fuel]["tco2e"] * part
-        parts.append(f"{fuel} {shares[fuel]:g}%")
+        parts.append(f"{fuel_by_id[fuel]['name_ko']} {shares[fuel]:g}%")
     method = f"{equipment['name']}: 공정 연료 사용 비중({', '.join(parts)}) × 설비 비중 {split:.0%} = {tj:,.2f} TJ"
     return tj, tco2e, method
 
