@@ -1,7 +1,7 @@
 """Stage 3 (3차 컨설팅): goals, KPIs, consortium, budget frame and schedule for one program.
 
-Reads the diagnosis and matches, content/kpis.yaml, content/partners.yaml and
-content/strategy.yaml; adds context["strategy"]. KPI baselines come from content/kpis.yaml
+Reads the diagnosis and matches, content/kpis.yaml and content/strategy.yaml, and the
+consultant's input in the profile (consulting: partners, constraints …); adds context["strategy"]. KPI baselines come from content/kpis.yaml
 (`baseline_from`); targets are derived from the diagnosis (the selected measures' low-end
 savings, the RE100 path) or set by the consultant (profile `overrides.kpi_targets`); what is
 neither stays None and is listed as 확인 필요.
@@ -30,7 +30,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     # Reductions are reached when a full measurement year after commissioning has shown them.
     goals = _goals(company, diagnosis, measures, mv_window["end_year"] if mv_window else end_year, method)
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
-    consortium = _consortium(company, program, ptype, content, method)
+    consortium = _consortium(company, program, ptype, content, method, missing)
     budget = _budget(program, measures, company, missing, method)
     context["strategy"] = {
         "program_id": program["id"],
@@ -104,7 +104,8 @@ def _goals(company, d, measures, end_year, method) -> list[dict]:
         goals.append({"goal": f"{milestone}년 재생에너지 비중 {target['target_pct']}% (부족분 {target['gap_mwh']:,.0f} MWh) 이행 경로 확정",
                       "basis": "RE100 중간목표"})
     if d["readiness"]["inventory"] in (None, "none", "internal"):
-        goals.append({"goal": "사업장 온실가스 인벤토리 정례화 및 검증 대응 체계 구축", "basis": f"준비도 {d['readiness']['level']}단계"})
+        goals.append({"goal": "사업장 온실가스 인벤토리 정례화 및 검증 대응 체계 구축",
+                      "basis": f"준비도 {d['readiness']['level']}단계({d['readiness']['label']})"})
     return goals
 
 
@@ -246,22 +247,26 @@ def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
     }
 
 
-def _consortium(company, program, ptype, content, method) -> dict:
-    needs = set((company.get("consulting") or {}).get("needs", []))
-    kinds = method["partner_kinds_by_type"].get(ptype, [])
-    partners = []
-    for kind in kinds:
-        candidates = [p for p in content.partners if p["kind"] == kind and ptype in (p.get("program_types") or [ptype])]
-        candidates.sort(key=lambda p: (-len(needs & set(p.get("fits") or [])), p["id"]))
-        if candidates:
-            p = candidates[0]
-            partners.append({"id": p["id"], "name": p["name"], "kind": kind, "region": p.get("region"),
-                             "role": method["consortium_roles"].get(kind), "roles": p.get("roles") or [],
-                             "status": "참여 협의 예정"})
-        if len(partners) >= method["max_partners"]:
-            break
-    return {"lead": company["company"]["name"], "lead_role": "주관기업: 설비 도입·운영, 자료 제공, 성과 관리", "partners": partners,
-            "consortium_required": bool((program.get("eligibility") or {}).get("requires_consortium"))}
+def _consortium(company, program, ptype, content, method, missing) -> dict:
+    """Members named in the profile (consulting.partners), never invented; the roles this program
+    type needs and nobody fills are listed as open. The program's own operator is never a member."""
+    operators = {x.strip() for x in str(program.get("agency") or "").split("/") if x.strip()}
+    named, refused = [], []
+    for p in (company.get("consulting") or {}).get("partners") or []:
+        if p["name"].strip() in operators:
+            refused.append(p["name"])   # the agency that runs the program evaluates it: not a participant
+            continue
+        named.append({"name": p["name"], "kind": p.get("kind"), "role": p["role"], "contribution": p.get("contribution"),
+                      "status": "확정" if p.get("confirmed") else "협의 중"})
+    filled = {n["kind"] for n in named}
+    open_roles = [{"kind": kind, "role": method["consortium_roles"][kind]}
+                  for kind in method["partner_kinds_by_type"].get(ptype, []) if kind not in filled]
+    required = bool((program.get("eligibility") or {}).get("requires_consortium"))
+    if required and not named:
+        missing.add("consulting.partners", "컨소시엄 참여기관(기관명·역할·참여 형태)", "추진 체계")
+    return {"lead": company["company"]["name"], "lead_role": "주관기업: 설비 도입·운영, 자료 제공, 성과 관리",
+            "partners": named, "open_roles": open_roles[: method["max_partners"]], "refused": refused,
+            "consortium_required": required}
 
 
 def _budget(program, measures, company, missing, method) -> dict:
@@ -275,7 +280,9 @@ def _budget(program, measures, company, missing, method) -> dict:
     overrides = company.get("overrides") or {}
     quotes = overrides.get("investment_krw_million") or {}
     lines = []
-    for m in measures:
+    # A service or R&D program funds the work, not the equipment: its budget has no measure lines.
+    funded = [] if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") else measures
+    for m in funded:
         q = quotes.get(m["id"])
         inv = m["investment_krw_million"]
         install = float(q["installation_krw_million"]) if q and q.get("installation_krw_million") is not None else None
