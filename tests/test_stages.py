@@ -363,3 +363,16 @@ def test_budget_adds_up_and_respects_the_programs_cap(contexts):
     assert checked >= 2, "the facility-program samples with quotes (bolt, alu) have a priced budget"
     bolt = contexts["jinju-bolt"]["strategy"]["budget"]
     assert bolt["gov_capped"] and bolt["gov_krw_million"] == {"low": 300, "high": 300}   # 50 % of 1,583+ is over the cap
+
+
+def test_every_kpi_has_a_task_and_a_budget_line_or_asks_for_one(contexts):
+    for company, ctx in contexts.items():
+        lines = {l["item"] for l in ctx["strategy"]["budget"]["lines"]}
+        for k in ctx["strategy"]["kpis"]:
+            assert k["task"], (company, k["id"])
+            if k["budget_line"] is None:
+                assert any(k["name"] in m["need"] for m in ctx["missing"]), (company, k["id"])
+            else:
+                assert k["budget_line"] in lines, (company, k["id"])
+    bolt = contexts["jinju-bolt"]["strategy"]["kpis"]
+    assert all(k["budget_line"] == "측정·검증(M&V) 계측기 설치·측정" for k in bolt if k["mv_window"])

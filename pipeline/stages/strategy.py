@@ -32,6 +32,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method, missing)
     budget = _budget(program, measures, company, missing, method)
+    _tie_to_budget(kpis + outputs, budget, missing)
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
@@ -267,6 +268,22 @@ def _consortium(company, program, ptype, content, method, missing) -> dict:
     return {"lead": company["company"]["name"], "lead_role": "주관기업: 설비 도입·운영, 자료 제공, 성과 관리",
             "partners": named, "open_roles": open_roles[: method["max_partners"]], "refused": refused,
             "consortium_required": required}
+
+
+def _tie_to_budget(kpis: list[dict], budget: dict, missing) -> None:
+    """Each KPI names the budget line that pays for its task: the measurement line for measured
+    KPIs (else the measures' lines), a line named like its task otherwise; none → asked."""
+    lines = [l["item"] for l in budget["lines"]]
+    measured = [l for l in lines if "M&V" in l or "측정" in l]
+    equipment = [l["item"] for l in budget["lines"] if l["measure_id"]]
+    for kpi in kpis:
+        if kpi.get("mv_window"):
+            kpi["budget_line"] = (measured or equipment or [None])[0]
+        else:
+            task_word = (kpi.get("task") or "").split("·")[0][:4]
+            kpi["budget_line"] = next((l for l in lines if task_word and task_word in l), None)
+        if kpi["budget_line"] is None:
+            missing.add(f"overrides.budget_items ({kpi['name']})", f"{kpi['name']} 과업({kpi.get('task')}) 비용 항목과 견적", "성과지표 예산 연계")
 
 
 def _budget(program, measures, company, missing, method) -> dict:
