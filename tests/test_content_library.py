@@ -173,7 +173,7 @@ def test_kpi_keys_and_values(kpis):
         for key in ("name", "unit", "formula", "target_rule", "mv_method"):
             assert isinstance(k[key], str) and k[key].strip(), (k["id"], key)
         # Resolved against real contexts in tests/test_stages.py (test_kpi_baselines_come_from_content).
-        assert k["baseline_from"] is None or k["baseline_from"].startswith("diagnosis."), (k["id"], k["baseline_from"])
+        assert k["baseline_from"] is None or k["baseline_from"].startswith(("diagnosis.", "company.")), (k["id"], k["baseline_from"])
         assert k["applies_when"] in APPLIES_WHEN, k["id"]
         assert k["evidence"] and all(isinstance(e, str) for e in k["evidence"]), k["id"]
         pts = k["applies_to_program_types"]

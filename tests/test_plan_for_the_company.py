@@ -93,3 +93,21 @@ def test_a_consulting_plan_budgets_the_work_not_equipment(plans):
         assert all(l["measure_id"] is None for l in ctx["strategy"]["budget"]["lines"])
         body = ctx["documents"]["plan"]["markdown"]
         assert "설치 중 생산 차질" not in body and "투자 효과" not in body and "도입 설비 관리" not in body
+
+
+def test_a_defined_development_project_reaches_an_rd_program_and_its_form(plans):
+    """jinju-gear recorded a development project with quantitative targets: the matcher ranks an
+    R&D program first on its own, and the plan is the R&D form's, not a list of retrofits."""
+    ctx = plans["jinju-gear"]
+    s = ctx["strategy"]
+    assert s["program_type"] == "R&D"
+    body = ctx["documents"]["plan"]["markdown"]
+    dev = ctx["company"]["consulting"]["development"]
+    assert "### 정량 목표" in body and all(m["name"] in body for m in dev["metrics"])
+    trl = next(k for k in s["kpis"] if k["id"] == "rd_trl")
+    assert (trl["baseline"], trl["target"]) == (dev["trl_now"], dev["trl_target"])
+    rows = s["schedule"]["rows"]
+    assert max(r["end"] for r in rows) == s["duration_months"] and s["schedule"]["unit"] == "분기"
+    assert all(l["measure_id"] is None for l in s["budget"]["lines"])
+    for category in s["rd_cost_categories"]:
+        assert category in body

@@ -58,7 +58,11 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
             "verified": program.get("verified", False),
             "routed": program["id"] in preferred,
         })
-    matches.sort(key=lambda m: ({True: 0, None: 1, False: 2}[m["eligible"]], -m["score"], m["program_id"]))
+    # Equal scores: the program type the company's own plan points to comes first (a defined
+    # development project → R&D, planned investments → facility programs).
+    intended = ({"R&D", "사업화"} if facts["development"] else set()) | ({"설비"} if company.get("planned_investments") else set())
+    matches.sort(key=lambda m: ({True: 0, None: 1, False: 2}[m["eligible"]], -m["score"], m["type"] not in intended,
+                                m["program_id"]))
     for rank, item in enumerate(matches, 1):
         item["rank"] = rank
     recommended = [m for m in matches if m["eligible"] is not False and m["score"] >= method.get("recommend_min_score", 0)]
@@ -117,6 +121,7 @@ def _facts(company: dict, diagnosis: dict, method: dict) -> dict:
         "high_emission": tuple(method.get("high_emission_ksic_prefixes", [])),
         "ksic_sections": method.get("ksic_sections", {}),
         "measures": diagnosis["measures"],
+        "development": bool(((company.get("consulting") or {}).get("development") or {}).get("metrics")),
     }
 
 
@@ -213,6 +218,8 @@ def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, pre
         diag_pts, why = w["diagnosis"] * 0.8, [f"진단에서 설비 개선 조치 {len(f['measures'])}건 도출"]
     elif ptype in ("컨설팅/바우처",) and (f["inventory"] in (None, "none")):
         diag_pts, why = w["diagnosis"] * 0.8, ["배출량 산정·관리 체계 보완 필요(진단)"]
+    elif ptype in ("R&D", "사업화") and f["development"]:
+        diag_pts, why = w["diagnosis"], ["개발 과제와 정량 목표 정의(면담)"]
     elif ptype in ("R&D", "사업화") and "rd" in f["needs"]:
         diag_pts, why = w["diagnosis"] * 0.6, ["기술개발 수요(프로필)"]
     if program["id"] in preferred:

@@ -32,7 +32,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method, missing)
     budget = _budget(program, measures, company, missing, method)
-    _tie_to_budget(kpis + outputs, budget, missing)
+    _tie_to_budget(kpis + outputs, budget, missing, whole_budget=ptype not in ("설비", "융자", "보증"))
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
@@ -50,6 +50,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
         "budget": budget,
         "schedule": schedule,
         "mv_window": mv_window,
+        "rd_cost_categories": (method.get("rd_cost_categories") or {}).get("items") or [],
         "start": start,
         "duration_months": duration,
         "end_year": end_year,
@@ -208,6 +209,8 @@ def _baseline(context: dict, path: str | None) -> float | None:
         return 0.0
     value = context
     for part in path.split("."):
+        if path.startswith("company.") and isinstance(value, dict) and part not in value:
+            return None   # optional profile data the consultant has not recorded: asked for
         if not isinstance(value, dict) or part not in value:
             raise ContentError(f"content/kpis.yaml: baseline_from '{path}'이(가) 컨텍스트에 없습니다 ('{part}')")
         value = value[part]
@@ -217,7 +220,9 @@ def _baseline(context: dict, path: str | None) -> float | None:
 
 
 def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
-    """Targets the diagnosis and the selected measures determine (low end of the saving ranges)."""
+    """Targets the diagnosis and the selected measures determine (low end of the saving ranges),
+    and the development project the consultant recorded (TRL)."""
+    dev = (company.get("consulting") or {}).get("development") or {}
     cut = sum(_low(m["saving_tco2e"]) or 0 for m in measures) or None
     mwh = sum(_low(m["saving_mwh"]) or 0 for m in measures) or None
     tj = sum(_low(m["saving_tj"]) or 0 for m in measures)
@@ -243,6 +248,7 @@ def _derived_targets(company, d, measures, method) -> dict[str, float | None]:
         "product_carbon_footprint": float(len(covered)) if covered else None,
         "fuel_to_electric_switch": 100 * switched_tj / fuel_tj if switched_tj and fuel_tj else None,
         "ghg_inventory_verified": 1.0,
+        "rd_trl": float(dev["trl_target"]) if dev.get("trl_target") else None,
         "iso50001_certification": 1.0,
         "iso14001_certification": 1.0,
     }
@@ -270,9 +276,10 @@ def _consortium(company, program, ptype, content, method, missing) -> dict:
             "consortium_required": required}
 
 
-def _tie_to_budget(kpis: list[dict], budget: dict, missing) -> None:
+def _tie_to_budget(kpis: list[dict], budget: dict, missing, whole_budget: bool) -> None:
     """Each KPI names the budget line that pays for its task: the measurement line for measured
-    KPIs (else the measures' lines), a line named like its task otherwise; none → asked."""
+    KPIs (else the measures' lines), a line named like its task otherwise. A service or R&D
+    program funds its tasks from the one project budget; a facility plan without the line asks."""
     lines = [l["item"] for l in budget["lines"]]
     measured = [l for l in lines if "M&V" in l or "측정" in l]
     equipment = [l["item"] for l in budget["lines"] if l["measure_id"]]
@@ -282,6 +289,8 @@ def _tie_to_budget(kpis: list[dict], budget: dict, missing) -> None:
         else:
             task_word = (kpi.get("task") or "").split("·")[0][:4]
             kpi["budget_line"] = next((l for l in lines if task_word and task_word in l), None)
+        if kpi["budget_line"] is None and whole_budget:
+            kpi["budget_line"] = "총사업비 (과업 전체)"
         if kpi["budget_line"] is None:
             missing.add(f"overrides.budget_items ({kpi['name']})", f"{kpi['name']} 과업({kpi.get('task')}) 비용 항목과 견적", "성과지표 예산 연계")
 
@@ -364,12 +373,21 @@ def _budget(program, measures, company, missing, method) -> dict:
 
 
 def _schedule(ptype, duration, start, method) -> dict:
+    """The program type's phases over the program's duration: phases written for a shorter
+    project are stretched to it (a 24-month R&D plan does not end in month 12). Beyond 12
+    months the chart is drawn in quarters, so it stays legible on A4."""
     phases = method["schedules"].get(ptype) or method["schedules"]["설비"]
+    written = max(p[2] for p in phases)
+    stretch = duration / written if duration > written else 1.0
+    phases = [(name, max(1, round((s - 1) * stretch) + 1), round(e * stretch), out) for name, s, e, out in phases]
     months = max(duration, max(p[2] for p in phases))
+    step = 3 if months > 12 else 1
     labels = []
-    for offset in range(months):
+    for offset in range(0, months, step):
         m = start["month"] - 1 + offset
-        labels.append(f"{start['year'] + m // 12 - 2000}.{m % 12 + 1}")
-    rows = [{"phase": name, "start": s, "end": e, "deliverable": out, "cells": ["■" if s <= i + 1 <= e else "" for i in range(months)]}
+        year = start["year"] + m // 12 - 2000
+        labels.append(f"{year}.{m % 12 + 1}" if step == 1 else f"{year}.{m % 12 + 1}–{(m + step - 1) % 12 + 1}")
+    rows = [{"phase": name, "start": s, "end": e, "deliverable": out,
+             "cells": ["■" if s <= i + step and i + 1 <= e else "" for i in range(0, months, step)]}
             for name, s, e, out in phases]
-    return {"months": labels, "rows": rows}
+    return {"months": labels, "rows": rows, "unit": "분기" if step == 3 else "월"}
