@@ -27,23 +27,24 @@ def test_import_contracts_are_kept():
     assert "0 broken" in result.stdout
 
 
-def test_an_upward_import_breaks_the_build(tmp_path):
-    """The check is not a formality: calc importing a command (a layer far above) fails it."""
+def _lint_with(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
+    """import-linter on a copy of the tree with `line` appended to `module` (a path under pipeline/)."""
     shutil.copytree(PIPELINE, tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    target = tmp_path / "pipeline" / "calc" / "cbam.py"
-    target.write_text(target.read_text() + "\nfrom pipeline.commands import main  # noqa\n")
-    result = _lint(tmp_path)
+    target = tmp_path / "pipeline" / module
+    target.write_text(target.read_text() + f"\n{line}  # noqa\n")
+    return _lint(tmp_path)
+
+
+def test_an_upward_import_breaks_the_build(tmp_path):
+    """The check is not a formality: calc importing a command (a layer far above) fails it."""
+    result = _lint_with(tmp_path, "calc/cbam.py", "from pipeline.commands import main")
     assert result.returncode != 0
     assert "BROKEN" in result.stdout and "pipeline.calc.cbam -> pipeline.commands" in result.stdout
 
 
 def test_a_cycle_between_siblings_breaks_the_build(tmp_path):
-    shutil.copytree(PIPELINE, tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    target = tmp_path / "pipeline" / "commands" / "plan.py"
-    target.write_text(target.read_text() + "\nfrom pipeline.commands import batch  # noqa\n")
-    result = _lint(tmp_path)
+    result = _lint_with(tmp_path, "commands/plan.py", "from pipeline.commands import batch")
     assert result.returncode != 0 and "BROKEN" in result.stdout
 
 
