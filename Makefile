@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf cbam-template all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -43,6 +43,10 @@ context: $(STAMP)  ## print the enriched context JSON: make context COMPANY=<id>
 pdf: $(STAMP)  ## export the three documents to PDF (needs LibreOffice): make pdf COMPANY=<id>
 	$(call need_company,pdf)
 	$(PY) -m pipeline pdf $(COMPANY)
+
+preview: $(STAMP)  ## PNG pages of the documents (LibreOffice, poppler-utils): make preview COMPANY=<id>
+	$(call need_company,preview)
+	$(PY) -m pipeline preview $(COMPANY)
 
 cbam-template: $(STAMP)  ## fill the EU CBAM communication workbook (xlsx): make cbam-template COMPANY=<id>
 	$(call need_company,cbam-template)

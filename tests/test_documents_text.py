@@ -45,7 +45,7 @@ def context_of(company: str) -> dict:
 
 
 def headings(markdown: str) -> list[str]:
-    return [m.group(1).strip() for m in re.finditer(r"^# (.+)$", markdown, re.M)]
+    return [m.group(1).strip() for m in re.finditer(r"^# (.+)$", markdown, re.M) if not m.group(1).startswith("부록.")]
 
 
 def test_there_are_sample_companies():

@@ -16,11 +16,11 @@ def main() -> None:
 
 def _register() -> None:
     """Each group of commands is a module of its own; they import heavy libraries inside the commands."""
-    from pipeline.commands import batch, cbam, plan, profiles, revisions, selection, status
+    from pipeline.commands import batch, cbam, plan, preview, profiles, revisions, selection, status
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
-                    revisions.history, status.status, revisions.final, cbam.cbam_template):
+                    revisions.history, status.status, revisions.final, cbam.cbam_template, preview.preview):
         main.add_command(command)
 
 

@@ -14,8 +14,8 @@ def _echo_missing(items: list[dict]) -> None:
         click.echo("확인 필요 항목: 없음")
         return
     click.echo(f"확인 필요 항목 {len(items)}건 (문서에 [확인 필요: …]로 표시됨):")
-    for item in items:
-        click.echo(f"  - {item['need']}  ← {item['field']} ({item['used_for']})")
+    for n, item in enumerate(items, 1):   # n = the item's number in the documents' 요청 자료 목록
+        click.echo(f"  {n}. {item['need']}  ← {item['field']} ({item['used_for']})")
 
 
 @click.command()

@@ -14,6 +14,12 @@ particle by the final consonant, pipeline/stages/korean.py):
     {% filter josa('은') %}{% for c in items %}{{ c.name }}(HS {{ c.hs_code }}){% if not loop.last %}, {% endif %}{% endfor %}{% endfilter %}
 
 Either form of the particle may be written ('은' or '는'); never a fallback such as 은(는).
+
+Every document ends, after a page break, with the appendix 요청 자료 목록
+(content/sections/shared/requests_appendix.md): one row per distinct item of context["missing"]
+the document asks for, numbered like the CLI list (the draft puts that list in the appendices'
+order), with who answers it and by when (content/sections/shared/request_owners.yaml). A marker
+repeated in one table is printed once there, the other cells pointing to a note under the table.
 """
 from __future__ import annotations
 
@@ -27,7 +33,8 @@ from markupsafe import Markup
 from pipeline.store.cache import cache_dir
 from pipeline.content import Content
 from pipeline.errors import ContentError
-from pipeline.missing import MARKER, marker, markers_in
+from pipeline.missing import (MARKER, collapse_table_markers, distinct, due_of, in_request_order, marker,
+                              markers_in, need_of, owner_of, requests_by_document)
 from pipeline.stages.korean import pick
 
 DOCUMENTS = {
@@ -113,23 +120,34 @@ def draft(context: dict, content: Content) -> dict:
     today = datetime.date.today()
     company = context["company"]["company"]
     charts = _chart_specs(context)
-    documents = {}
-    for key, title in DOCUMENTS.items():
+    bodies = {}
+    for key in DOCUMENTS:
         structure = content.read(f"sections/{key}/structure.yaml")
         files = structure.get(ptype) or structure["default"]
-        parts = []
-        for name in files:
-            try:
-                template = env.get_template(f"{key}/{name}")
-                parts.append(template.render(**context, doc=key, today=today))
-            except jinja2.TemplateNotFound:
-                raise ContentError(f"{content.root / 'sections' / key / name}: 섹션 파일이 없습니다") from None
-            except jinja2.UndefinedError as exc:
-                raise ContentError(f"{content.root / 'sections' / key / name}: {exc.message} (컨텍스트에 없는 값)") from None
-            except jinja2.TemplateError as exc:
-                raise ContentError(f"{content.root / 'sections' / key / name}: 섹션 템플릿 오류: {exc}") from None
-        body = "\n\n".join(parts)
+        bodies[key] = "\n\n".join(_render(env, content, f"{key}/{name}", dict(context, doc=key, today=today))
+                                    for name in files)
+    missing = context.setdefault("missing", [])
+    _record_section_markers(missing, bodies)
+    rules = content.read(REQUESTS_RULES)
+    listed = requests_by_document(missing, bodies, rules["unmarked"])
+    # The CLI list in the appendices' order: its item n is number n in every document.
+    missing[:] = in_request_order(distinct(missing), listed)
+    numbers = {item["need"]: n for n, item in enumerate(missing, 1)}
+    by_need = {item["need"]: item for item in missing}
+    due, due_note = due_of(context["strategy"].get("program") or {}, rules["deadline"], today)
+    documents = {}
+    for key, title in DOCUMENTS.items():
+        body = collapse_table_markers(bodies[key], numbers)
+        rows = [{"number": numbers[need], "need": need, "used_for": _purpose(by_need[need]["used_for"], title),
+                 "owner": owner_of(by_need[need], rules["owners"]), "due": due}
+                for need in sorted(listed[key], key=numbers.__getitem__)]
+        appendix = _render(env, content, REQUESTS_APPENDIX,
+                           {"rows": rows, "due_note": due_note, "otherwise": rules["deadline"]["otherwise"]})
+        # Consultant overrides apply under their heading, in the body or in the appendix (so text
+        # appended to the last chapter stays before the page break).
         overrides = ((context["company"].get("overrides") or {}).get("sections") or {}).get(key) or {}
+        markdown = f"{_apply_overrides(body, overrides).rstrip()}\n\n{PAGEBREAK}\n\n{_apply_overrides(appendix, overrides)}"
+        full = f"{body.rstrip()}\n\n{PAGEBREAK}\n\n{appendix}"
         documents[key] = {
             "title": title,
             "fields": {
@@ -138,21 +156,55 @@ def draft(context: dict, content: Content) -> dict:
                 "subtitle": _subtitle(key, context),
                 "prepared_by": "진주시 탄소중립지원센터 · 컨설팅 수행기관",
                 "date": f"{today.year}. {today.month}. {today.day}.",
-                "toc": _toc(body),
+                "toc": _toc(full),
             },
-            "markdown": _apply_overrides(body, overrides),
-            "charts": {k: v for k, v in charts.items() if f"(image:{k})" in body},
-            "missing": markers_in(body),
+            "markdown": markdown,
+            "charts": {k: v for k, v in charts.items() if f"(image:{k})" in full},
+            "missing": markers_in(bodies[key]),
+            "requests": rows,
         }
     context["documents"] = documents
-    # Markers written directly by section texts (need(...)) are listed too, once each.
-    listed = {item["need"] for item in context.setdefault("missing", [])}
-    for key, doc in documents.items():
-        for item in doc["missing"]:
-            if item not in listed and html.unescape(item.replace("\\", "")) not in listed:
-                context["missing"].append({"field": f"문서: {key}", "need": html.unescape(item.replace("\\", "")), "used_for": doc["title"]})
-                listed.add(html.unescape(item.replace("\\", "")))
     return context
+
+
+def _render(env: jinja2.Environment, content: Content, name: str, values: dict) -> str:
+    try:
+        return env.get_template(name).render(**values)
+    except jinja2.TemplateNotFound:
+        raise ContentError(f"{content.root / 'sections' / name}: 섹션 파일이 없습니다") from None
+    except jinja2.UndefinedError as exc:
+        raise ContentError(f"{content.root / 'sections' / name}: {exc.message} (컨텍스트에 없는 값)") from None
+    except jinja2.TemplateError as exc:
+        raise ContentError(f"{content.root / 'sections' / name}: 섹션 템플릿 오류: {exc}") from None
+
+
+# ---------------------------------------------------------------- 요청 자료 목록 (the appendix)
+REQUESTS_APPENDIX = "shared/requests_appendix.md"
+REQUESTS_RULES = "sections/shared/request_owners.yaml"
+PAGEBREAK = "<!-- pagebreak -->"
+_HEADING = re.compile(r"^#{1,6} (.+?)\s*$", re.M)
+
+
+def _record_section_markers(missing: list[dict], bodies: dict[str, str]) -> None:
+    """Markers written directly by section texts (need(...)) are listed too, once each, as used
+    for the document and heading where they first appear."""
+    listed = {item["need"] for item in missing}
+    for key, body in bodies.items():
+        for found in MARKER.finditer(body):
+            need = need_of(found.group(1))
+            if need in listed:
+                continue
+            headings = _HEADING.findall(body, 0, found.start())
+            where = f" ‘{need_of(headings[-1])}’ 작성" if headings else ""
+            missing.append({"field": f"문서: {key}", "need": need, "used_for": f"{DOCUMENTS[key]}{where}"})
+            listed.add(need)
+
+
+def _purpose(used_for: str, title: str) -> str:
+    """용도 as the appendix of document `title` prints it: without naming the document itself."""
+    if used_for.startswith(f"{title} ‘"):
+        return used_for[len(title) + 1:]
+    return used_for
 
 
 def _toc(body: str) -> str:
