@@ -87,3 +87,13 @@ class FeedbackError(PipelineError):
 
 class ExportError(PipelineError):
     """An outside format (the CBAM communication workbook) cannot be filled or checked from the context."""
+
+
+class StoreError(PipelineError):
+    """A stored file (a log, the final marker, a feedback import, out/<id>/) is damaged or cannot be
+    written; the message says what was kept and that nothing was half-changed."""
+
+
+class OutputError(PipelineError):
+    """An output path the user gave (`diff --out`, `status --html`, …) is protected (the revision
+    store, a profile, content/, the project's code) or cannot be written; nothing was written."""

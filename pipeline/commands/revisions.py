@@ -2,15 +2,27 @@
 (`status` is commands/status.py).
 
 See docs/revisions.md for the whole loop. Every user-facing error is a PipelineError (exit 2).
+Text that comes from outside (comments, authors, notes, file names) is printed through
+`printable`, so terminal control characters in it are shown, not obeyed.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
-from pipeline.store.atomic import write_atomic
-from pipeline.errors import RevisionError
+from pipeline.errors import RevisionError, StoreError
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """`text` with control characters (ESC sequences, bidi overrides, …) shown as \\xNN / \\uNNNN."""
+    from pipeline.store.feedback import readable_name
+
+    text = readable_name("" if text is None else str(text))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
 def _company(company: str) -> str:
@@ -29,7 +41,7 @@ def _company(company: str) -> str:
 
 
 def _short(text: str | None, width: int = 60) -> str:
-    text = " ".join((text or "").split())
+    text = printable(" ".join(str(text or "").split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -58,7 +70,7 @@ def feedback(company: str, file: Path, revision: int | None, by: str | None) -> 
     inserted = [i for i in items if i["kind"] == "insertion"]
     deleted = [i for i in items if i["kind"] == "deletion"]
     which = f" ({DOCUMENTS[draft.document]})" if draft.document else ""
-    click.echo(f"{company_id} r{number:03d}: {file.name}{which}에서 메모 {len(comments)}건, "
+    click.echo(f"{company_id} r{number:03d}: {printable(file.name)}{which}에서 메모 {len(comments)}건, "
                f"삽입 {len(inserted)}건, 삭제 {len(deleted)}건을 가져왔습니다 (모두 open)")
     for item in items:
         click.echo("  " + _item_line(item))
@@ -69,11 +81,11 @@ def feedback(company: str, file: Path, revision: int | None, by: str | None) -> 
 def _item_line(item: dict) -> str:
     where = f" [{_short(item.get('heading'), 24)}]" if item.get("heading") else ""
     if item["kind"] == "comment":
-        body = f"메모 {item.get('author')}: “{_short(item.get('text'))}” ← “{_short(item.get('anchor'), 40)}”"
+        body = f"메모 {_short(item.get('author'))}: “{_short(item.get('text'))}” ← “{_short(item.get('anchor'), 40)}”"
     elif item["kind"] == "insertion":
-        body = f"삽입 {item.get('author')}: +“{_short(item.get('text'))}”"
+        body = f"삽입 {_short(item.get('author'))}: +“{_short(item.get('text'))}”"
     else:
-        body = f"삭제 {item.get('author')}: −“{_short(item.get('text'))}”"
+        body = f"삭제 {_short(item.get('author'))}: −“{_short(item.get('text'))}”"
     status = f" ({item['status']})" if "status" in item else ""
     return f"{item['id']}{status}{where} {body}"
 
@@ -94,7 +106,8 @@ def feedback_list(company: str, show_all: bool) -> None:
         click.echo(_item_line(item))
         last = item["history"][-1]
         if len(item["history"]) > 1:
-            click.echo(f"      {last['status']} — {last['by']}, {last['at']}{(': ' + last['note']) if last.get('note') else ''}")
+            note = (": " + _short(last["note"], 80)) if last.get("note") else ""
+            click.echo(f"      {printable(last['status'])} — {_short(last['by'])}, {printable(last['at'])}{note}")
 
 
 @click.command(name="feedback-resolve")
@@ -111,7 +124,7 @@ def feedback_resolve(company: str, item_ids: tuple[str, ...], status: str, by: s
     company_id = _company(company)
     events = set_status(company_id, list(item_ids), status, by=by, note=note)
     for event in events:
-        click.echo(f"{event['item']}: {event['status']} ({event['by']}, {event['at']})")
+        click.echo(f"{printable(event['item'])}: {event['status']} ({_short(event['by'])}, {event['at']})")
     if status == "resolved":
         click.echo("다음 `plan` 리비전이 이 항목들을 resolves_feedback으로 기록합니다")
 
@@ -133,19 +146,21 @@ def diff(company: str, a: int, b: int, out_file: Path | None, document: str, eng
     from pipeline.locations import out_root
     from pipeline.publish.documents import DOCUMENT_FILES
     from pipeline.review.redline import load_context, make_redline, summarize
-    from pipeline.store.revisions import author_name, revision_path
+    from pipeline.store.outputs import check_output, write_output
+    from pipeline.store.revisions import author_name, read_document, revision_path
 
     company_id = _company(company)
     if a == b:
         raise RevisionError("서로 다른 두 리비전을 주세요")
     folder_a, folder_b = revision_path(company_id, a), revision_path(company_id, b)
     name = DOCUMENT_FILES[document]
-    doc_a, doc_b = (folder_a / name).read_bytes(), (folder_b / name).read_bytes()
-    redline = make_redline(doc_a, doc_b, f"r{a:03d}→r{b:03d} ({author_name(author)})", engine=engine)
     target = out_file or out_root() / company_id / (f"diff-r{a:03d}-r{b:03d}.docx" if document == "plan"
                                                    else f"diff-{document}-r{a:03d}-r{b:03d}.docx")
-    write_atomic(target, redline.data)
-    click.echo(f"{company_id}: r{a:03d} → r{b:03d} {name} 변경 추적 문서 → {target}")
+    check_output(target)  # a protected target is refused before any work
+    doc_a, doc_b = read_document(company_id, a, name), read_document(company_id, b, name)
+    redline = make_redline(doc_a, doc_b, f"r{a:03d}→r{b:03d} ({author_name(author)})", engine=engine)
+    target = write_output(target, redline.data)
+    click.echo(f"{company_id}: r{a:03d} → r{b:03d} {name} 변경 추적 문서 → {printable(target)}")
     click.echo(f"  비교 엔진: {redline.engine}")
     if redline.fallback_reason:
         click.echo(f"  주의: {redline.fallback_reason}")
@@ -183,7 +198,8 @@ def _fmt(value) -> str:
 @click.argument("company")
 def history(company: str) -> None:
     """리비전 목록: 시각, 작성자, 메모, 쪽수, open 피드백, 최종본 표시."""
-    from pipeline.store.feedback import final_revision, open_counts
+    from pipeline.store.feedback import open_counts
+    from pipeline.store.final import final_revision
     from pipeline.store.revisions import read_meta, revision_numbers
 
     company_id = _company(company)
@@ -191,7 +207,11 @@ def history(company: str) -> None:
     if not numbers:
         click.echo(f"{company_id}: 리비전 없음 (python -m pipeline plan {company_id})")
         return
-    final = final_revision(company_id)
+    try:
+        final = final_revision(company_id)
+    except StoreError as exc:
+        click.echo(f"경고: {exc.format_message()}", err=True)
+        final = None
     final_no = final["revision"] if final else None
     counts = open_counts(company_id)
     for number in numbers:
@@ -200,15 +220,15 @@ def history(company: str) -> None:
         except (OSError, ValueError):
             click.echo(f"r{number:03d}  (revision.json을 읽을 수 없음)")
             continue
-        pages = meta.get("page_counts") or {}
-        pages_text = ", ".join(f"{k} {v}쪽" for k, v in pages.items()) or "쪽수 미측정"
+        pages = meta.get("page_counts") if isinstance(meta.get("page_counts"), dict) else {}
+        pages_text = ", ".join(f"{printable(k)} {printable(v)}쪽" for k, v in pages.items()) or "쪽수 미측정"
         mark = "★최종" if number == final_no else "     "
-        resolves = meta.get("resolves_feedback") or []
+        resolves = meta.get("resolves_feedback") if isinstance(meta.get("resolves_feedback"), list) else []
         extra = f"  해결 {len(resolves)}건" if resolves else ""
-        click.echo(f"r{number:03d} {mark}  {meta.get('stored_at')}  {meta.get('author')}  {pages_text}  "
-                   f"open 피드백 {counts.get(number, 0)}{extra}  {meta.get('note') or ''}".rstrip())
+        click.echo(f"r{number:03d} {mark}  {printable(meta.get('stored_at'))}  {_short(meta.get('author'))}  {pages_text}  "
+                   f"open 피드백 {counts.get(number, 0)}{extra}  {_short(meta.get('note'), 120)}".rstrip())
     if final:
-        click.echo(f"최종본: r{final_no:03d} ({final.get('marked_at')}, {final.get('marked_by')})")
+        click.echo(f"최종본: r{final_no:03d} ({printable(final.get('marked_at'))}, {_short(final.get('marked_by'))})")
 
 
 @click.command()
@@ -219,9 +239,9 @@ def history(company: str) -> None:
 @click.option("--note", default=None, help="메모 (예: 2026-03-15 제출)")
 def final(company: str, number: int, force: bool, by: str | None, note: str | None) -> None:
     """리비전 N을 최종본(제출본)으로 지정. 이후 plan은 --force가 있어야 실행됨."""
-    from pipeline.store.feedback import mark_final
+    from pipeline.store.final import mark_final
 
     company_id = _company(company)
     record = mark_final(company_id, number, force=force, by=by, note=note)
-    click.echo(f"{company_id}: r{number:03d}을(를) 최종본으로 지정했습니다 ({record['marked_at']}, {record['marked_by']}). "
+    click.echo(f"{company_id}: r{number:03d}을(를) 최종본으로 지정했습니다 ({record['marked_at']}, {_short(record['marked_by'])}). "
                "이후 plan에는 --force가 필요합니다")

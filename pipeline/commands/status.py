@@ -7,21 +7,27 @@ from pathlib import Path
 
 import click
 
-from pipeline.store.atomic import write_atomic
+from pipeline.commands.revisions import printable
+from pipeline.errors import PipelineError
 
 
 def company_status(company_id: str) -> dict:
     """Stage and counts of one company, read from the revision store and out/ (never computed)."""
     import json
 
-    from pipeline.store.feedback import final_revision, items
+    from pipeline.store.feedback import items
+    from pipeline.store.final import final_revision
     from pipeline.locations import out_root
     from pipeline.store.revisions import read_meta, revision_numbers
 
     row = {"id": company_id, "name": None, "stage": "profile", "revision": None, "stored_at": None,
            "author": None, "open": 0, "final": None, "revisions": 0}
     row["name"] = _company_name(company_id)
-    numbers = revision_numbers(company_id)
+    try:
+        numbers = revision_numbers(company_id)
+    except OSError:
+        numbers = []
+        row["stage"] = "저장소 읽기 실패"
     row["revisions"] = len(numbers)
     if numbers:
         latest = numbers[-1]
@@ -29,16 +35,21 @@ def company_status(company_id: str) -> dict:
         try:
             meta = read_meta(company_id, latest)
             row["stored_at"], row["author"] = meta.get("stored_at"), meta.get("author")
-        except (OSError, ValueError):
+        except (OSError, ValueError, PipelineError):
             pass
         row["stage"] = f"draft r{latest:03d}"
         try:
             row["open"] = sum(1 for i in items(company_id) if i["status"] == "open")
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, PipelineError):
             row["open"] = 0
         if row["open"]:
             row["stage"] = f"feedback (open {row['open']})"
-        final = final_revision(company_id)
+        try:
+            final = final_revision(company_id)
+        except PipelineError as exc:  # a damaged marker: said, not hidden, and not taken for "no final"
+            click.echo(f"경고: {exc.format_message()}", err=True)
+            row["stage"] = "final ? (표시 파일 손상)"
+            return row
         if final:
             row["final"] = final["revision"]
             row["stage"] = f"final r{final['revision']:03d}"
@@ -48,6 +59,8 @@ def company_status(company_id: str) -> dict:
         try:
             data = json.loads(context.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            data = {}
+        if not isinstance(data, dict):
             data = {}
         if data.get("matches") is not None:
             row["stage"] = "matched"
@@ -97,8 +110,8 @@ def _cell(key: str, row: dict) -> str:
     if key == "final":
         return f"r{value:03d}"
     if key == "stored_at":
-        return str(value)[:16].replace("T", " ")
-    return str(value)
+        return printable(str(value)[:16].replace("T", " "))
+    return printable(" ".join(str(value).split()))
 
 
 @click.command()
@@ -106,6 +119,10 @@ def _cell(key: str, row: dict) -> str:
               help="정적 HTML 현황 페이지를 이 경로에 씀")
 def status(html_file: Path | None) -> None:
     """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN."""
+    if html_file:
+        from pipeline.store.outputs import check_output
+
+        check_output(html_file)  # a protected target is refused before anything is printed
     rows = all_status()
     if not rows:
         click.echo("기업이 없습니다 (companies/*.yaml)")
@@ -117,8 +134,10 @@ def status(html_file: Path | None) -> None:
         if index == 0:
             click.echo("  ".join("-" * w for w in widths))
     if html_file:
-        write_atomic(html_file, status_html(rows).encode("utf-8"))
-        click.echo(f"HTML 현황 → {html_file}")
+        from pipeline.store.outputs import write_output
+
+        path = write_output(html_file, status_html(rows).encode("utf-8"))
+        click.echo(f"HTML 현황 → {printable(path)}")
 
 
 def _width(text: str) -> int:

@@ -1,23 +1,33 @@
 """Turn an enriched context into files: render the three .docx in memory, then store and publish.
 
 Rendering happens completely before anything is written; then the revision is stored
-atomically and out/<id>/ receives the latest copy (each file replaced atomically).
+atomically (under the store lock, with the final mark checked again right before) and out/<id>/
+receives the latest copy: the folder is replaced as a whole (store/outputs.py: built beside it,
+swapped in with renames), so it never holds documents of one revision beside the context.json of
+another, whatever fails midway. The `.revision` marker (JSON: store, revision, stored_at) says
+which revision of which store the folder holds; a newer revision of the same store that got there
+first is not replaced. A missing, damaged or foreign marker (revisions/ removed, another
+CARBON_REVISIONS_DIR) means the folder is replaced.
 """
 from __future__ import annotations
 
+import json
+import os
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.store.atomic import write_atomic
 from pipeline.publish.context import context_json
 from pipeline.content import get_content
-from pipeline.locations import PROJECT_ROOT, out_root
+from pipeline.locations import PROJECT_ROOT, store_root
 from pipeline.errors import PipelineError
-from pipeline.store.revisions import author_name, fingerprint, store_revision
+from pipeline.store.final import final_guard
+from pipeline.store.outputs import MARKER, out_folder, replace_folder
+from pipeline.store.revisions import author_name, fingerprint, read_meta, revision_path, store_revision
 
 DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
+# Copies of an older revision's documents (`pdf`) are not carried into a new out/<id>/.
+STALE_DERIVED = {name.replace(".docx", ".pdf") for name in DOCUMENT_FILES.values()}
 
 
 @dataclass
@@ -55,7 +65,11 @@ def render_all(context: dict, background_charts: bool = False, chart_worker=None
 
 def publish(profile, context: dict, author: str | None = None, note: str | None = None,
             resolves: list[str] | None = None, count_pages: bool = False,
-            background_charts: bool = False, chart_worker=None) -> Published:
+            background_charts: bool = False, chart_worker=None, force: bool | None = None) -> Published:
+    """Render, store the next revision, publish it to out/<id>/.
+
+    `force`: store even if a final version is marked (checked again under the store lock right
+    before storing); None takes what the plan gave `guard_final` when it started."""
     documents = render_all(context, background_charts=background_charts, chart_worker=chart_worker)
     pages = page_counts_of(documents) if count_pages else {}
     files = dict(documents)
@@ -74,64 +88,99 @@ def publish(profile, context: dict, author: str | None = None, note: str | None 
         "resolves_feedback": resolves or [],
         "page_counts": pages,
     }
-    number, folder = store_revision(profile.id, files, meta)
-    out_dir = out_root() / profile.id
+    number, folder = store_revision(profile.id, files, meta, guard=final_guard(profile.id, force))
     latest = {name: data for name, data in files.items() if name != "profile.yaml"}
     try:
-        written = _publish_latest(out_dir, latest, number)
-    except OSError as exc:
+        out_dir = _publish_latest(profile.id, latest, number)
+    except (OSError, PipelineError) as exc:
+        reason = exc.format_message() if isinstance(exc, PipelineError) else (exc.strerror or str(exc))
         raise PipelineError(
-            f"리비전 r{number:03d}은(는) {folder}에 저장했지만 {out_dir}에 최신본을 쓸 수 없습니다: "
-            f"{exc.strerror or exc}. 폴더를 확인하세요 (CARBON_OUT_DIR)"
+            f"리비전 r{number:03d}은(는) {folder}에 저장했지만 out/{profile.id}/에 최신본을 쓸 수 없습니다: "
+            f"{reason}. 폴더를 확인하세요 (CARBON_OUT_DIR); out/{profile.id}/은(는) 이전 상태 그대로입니다"
         ) from None
+    written = {name: out_dir / name for name in latest}
     return Published(profile.id, out_dir, written, number, folder, pages)
 
 
-def _publish_latest(out_dir: Path, files: dict[str, bytes], number: int) -> dict[str, Path]:
-    """Copy a revision's files to out/<id>/ unless a newer revision got there first.
+def _publish_latest(company_id: str, files: dict[str, bytes], number: int) -> Path:
+    """Replace out/<id>/ by this revision's files unless a newer revision of the same store got there first.
 
-    A lock per company keeps concurrent runs from mixing files of different revisions; the
-    `.revision` marker says which revision the folder holds.
-    """
-    import fcntl
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        marker = out_dir / ".revision"
-        current = int(marker.read_text() or 0) if marker.is_file() else 0
-        paths = {name: out_dir / name for name in files}
-        if number < current:
-            return paths
-        _clean_stale_parts(out_dir)
-        for name, data in files.items():
-            write_atomic(paths[name], data)
-        write_atomic(marker, str(number).encode())
-        return paths
+    The folder lock (out/.<id>.lock) keeps concurrent runs apart; the folder is swapped as a whole.
+    Files other runs or commands left there (diff-*.docx, a CBAM workbook) are carried over;
+    hidden leftovers and PDFs of the previous documents are not."""
+    identity = {"company_id": company_id, "revision": number, "store": _store_id(),
+                "stored_at": _stored_at(company_id, number)}
+    with out_folder(company_id) as out_dir:
+        if _newer_is_published(out_dir, company_id, number):
+            return out_dir
+        marker = json.dumps(identity, ensure_ascii=False).encode("utf-8")
+        replace_folder(out_dir, dict(files, **{MARKER: marker}),
+                       carry=lambda name: not name.startswith(".") and name not in STALE_DERIVED)
+    return out_dir
 
 
-def _clean_stale_parts(folder: Path) -> None:
-    """Temporary files left by a run that was killed while writing (older than an hour)."""
-    now = time.time()
-    for path in folder.glob(".*.part"):
-        try:
-            if now - path.stat().st_mtime > 3600:
-                path.unlink()
-        except FileNotFoundError:
-            pass
+def _store_id() -> str:
+    return os.path.abspath(store_root())
+
+
+def _stored_at(company_id: str, number: int) -> str | None:
+    try:
+        return read_meta(company_id, number).get("stored_at")
+    except (OSError, ValueError, PipelineError):
+        return None
+
+
+def _newer_is_published(out_dir: Path, company_id: str, number: int) -> bool:
+    """Whether out/<id>/ holds a revision of this store newer than `number` that still exists.
+
+    Anything else — no marker, a damaged one, another store's, a revision no longer stored —
+    means the folder is stale and is replaced."""
+    try:
+        text = (out_dir / MARKER).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        marker = json.loads(text)
+    except ValueError:
+        return False
+    if isinstance(marker, int) and not isinstance(marker, bool):  # the marker of earlier versions: a number
+        marker = {"revision": marker, "store": _store_id()}
+    if not isinstance(marker, dict):
+        return False
+    current = marker.get("revision")
+    if not isinstance(current, int) or isinstance(current, bool) or current <= number:
+        return False
+    if marker.get("store") != _store_id() or marker.get("company_id", company_id) != company_id:
+        return False
+    try:
+        revision_path(company_id, current)
+    except PipelineError:
+        return False  # the store was emptied or replaced since
+    return "stored_at" not in marker or marker["stored_at"] == _stored_at(company_id, current)
 
 
 def page_counts_of(documents: dict[str, bytes]) -> dict[str, int]:
-    """Pages of each rendered document through LibreOffice, or {} when LibreOffice is absent."""
+    """Pages of each rendered document through LibreOffice, or {} when LibreOffice is absent.
+
+    Counting pages is optional: when an installed LibreOffice fails (crash, timeout, a broken
+    profile, no room for the temporary PDFs), the drafts and the revision are still written and a
+    warning on stderr says why the pages were not counted."""
     from pipeline.render.pdf import convert_to_pdf, count_pages, libreoffice_path
 
     if not libreoffice_path():
         return {}
-    with tempfile.TemporaryDirectory(prefix="carbon-pages-") as tmp:
-        paths = []
-        for name, data in documents.items():
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            paths.append(path)
-        pdfs = convert_to_pdf(paths, Path(tmp) / "pdf")
-        return {pdf.stem: count_pages(pdf) for pdf in pdfs}
+    try:
+        with tempfile.TemporaryDirectory(prefix="carbon-pages-") as tmp:
+            paths = []
+            for name, data in documents.items():
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                paths.append(path)
+            pdfs = convert_to_pdf(paths, Path(tmp) / "pdf")
+            return {pdf.stem: count_pages(pdf) for pdf in pdfs}
+    except (PipelineError, OSError, ValueError, RuntimeError) as exc:
+        import click
+
+        reason = exc.format_message() if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+        click.echo(f"경고: LibreOffice로 쪽수를 세지 못했습니다 (문서와 리비전은 그대로 저장합니다): {reason}", err=True)
+        return {}

@@ -5,26 +5,32 @@ Layout under revisions/<id>/ (rNNN/ folders are never touched here):
     feedback/rNNN-<time>-<rand>.json   one file per imported returned draft (items, source, who/when);
                                        written to a temporary name and renamed, never changed later
     feedback/status.jsonl              status changes, one JSON object a line, appended under a lock
+                                       (store/logs.py: whole lines, verified, a damaged tail repaired)
     feedback/.lock                     the lock (fcntl) that keeps item numbers unique across runs
-    final.json                         the submission version (atomic; replaced only with --force)
-    final.log.jsonl                    every final marking, appended
+    final.json, final.log.jsonl        the final mark and its log: store/final.py (re-exported here)
 
 Item ids are `r002-c1` (comment), `r002-i3` (insertion), `r002-d2` (deletion): the revision the
 draft was returned for, a kind letter and a number that keeps counting across imports.
 The status of an item is `open` when imported and then whatever its latest status change says.
+
+Every file read here is validated: a damaged import file, status line or final marker is reported
+(a warning for what is only read, StoreError where writing on top of it could lose or confuse
+data), never a traceback. OSError while writing becomes StoreError: exit 2, nothing half-stored.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime
 import json
-import os
 import re
 import uuid
 from pathlib import Path
 
-from pipeline.errors import FeedbackError, RevisionError
-from pipeline.store.revisions import author_name, company_dir, read_meta, revision_numbers, revision_path
+from pipeline.errors import FeedbackError, RevisionError, StoreError
+from pipeline.store.atomic import store_write_error, write_new
+from pipeline.store.final import final_guard, final_revision, guard_final, mark_final  # noqa: F401  (re-exported)
+from pipeline.store.logs import append_records, read_records
+from pipeline.store.revisions import author_name, check_revision, company_dir, read_meta, revision_numbers
 
 STATUSES = ("open", "resolved", "wont-fix")
 KIND_LETTER = {"comment": "c", "insertion": "i", "deletion": "d"}
@@ -40,12 +46,16 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="microseconds")
 
 
-# ---------------------------------------------------------------- locking and atomic writes
+# ---------------------------------------------------------------- locking, writes and warnings
 
 @contextlib.contextmanager
 def _locked(folder: Path):
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as handle:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a+b")
+    except OSError as exc:
+        raise store_write_error(folder, exc) from None
+    with handle:
         try:
             import fcntl
         except ImportError:  # not POSIX: best effort, item numbers may need a re-run on collision
@@ -58,57 +68,92 @@ def _locked(folder: Path):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Create `path` atomically; never replaces an existing file."""
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)  # fails if path exists
-    finally:
-        tmp.unlink(missing_ok=True)
+_WARNED: set[str] = set()
 
 
-def _append_line(path: Path, record: dict) -> None:
-    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def _warn(message: str) -> None:
+    """A damaged stored file that is only being read: say so once per run, on stderr."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        import click
+
+        click.echo(f"경고: {message}", err=True)
+
+
+def _valid_event(event: dict) -> bool:
+    return isinstance(event.get("item"), str) and event.get("status") in STATUSES
+
+
+def _valid_import(record) -> bool:
+    if not isinstance(record, dict) or not isinstance(record.get("items"), list):
+        return False
+    if not isinstance(record.get("revision"), int) or isinstance(record.get("revision"), bool):
+        return False
+    if not isinstance(record.get("source"), dict) or not isinstance(record["source"].get("name"), str):
+        return False
+    return all(isinstance(i, dict) and isinstance(i.get("id"), str) and ITEM_ID.match(i["id"])
+               and i.get("kind") in KIND_LETTER for i in record["items"])
+
+
+def readable_name(name: str) -> str:
+    """A file name as text that can be stored and printed: a name that is not UTF-8 (CP949 from
+    Korean Windows archives, which Python hands over with surrogate escapes) is decoded as CP949,
+    failing that with U+FFFD for the undecodable bytes."""
     try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return name.encode("utf-8", "replace").decode("utf-8")
+    try:
+        return raw.decode("cp949")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------- reading the store
 
-def imports(company_id: str) -> list[dict]:
+def imports(company_id: str, strict: bool = False) -> list[dict]:
+    """The import records, in file order. A damaged one is skipped with a warning, or with
+    `strict` (before new items are numbered) refused: its item ids are unknown."""
     folder = feedback_dir(company_id)
-    if not folder.is_dir():
-        return []
-    out = []
-    for path in sorted(folder.iterdir()):
-        if IMPORT_FILE.match(path.name):
+    try:
+        if not folder.is_dir():
+            return []
+        paths = sorted(folder.iterdir())
+    except OSError as exc:
+        raise StoreError(f"{folder}을(를) 읽을 수 없습니다: {exc.strerror or exc}") from None
+    out, damaged = [], []
+    for path in paths:
+        if not IMPORT_FILE.match(path.name):
+            continue
+        try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            record["file"] = str(path)
-            out.append(record)
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            record = None
+        if not _valid_import(record):
+            damaged.append(path)
+            continue
+        record["file"] = str(path)
+        out.append(record)
+    if damaged:
+        names = ", ".join(str(p) for p in damaged)
+        if strict:
+            raise StoreError(f"손상된 피드백 파일이 있습니다: {names}. 그 파일의 항목 번호를 알 수 없어 새 피드백을 "
+                             "저장하지 않았습니다. 파일을 복구하거나 피드백 폴더 밖으로 옮긴 뒤 다시 실행하세요")
+        _warn(f"손상된 피드백 파일을 건너뛰었습니다 (읽을 수 없음): {names}")
     return out
 
 
 def status_events(company_id: str) -> list[dict]:
     path = feedback_dir(company_id) / "status.jsonl"
-    if not path.is_file():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash; the rest stays readable
+    events, bad = read_records(path, _valid_event)
+    if bad:
+        lines = ", ".join(str(n) for n in bad[:10]) + (" …" if len(bad) > 10 else "")
+        _warn(f"{path}의 {len(bad)}줄이 상태 기록이 아니어서 건너뛰었습니다 (줄 {lines})")
     return events
 
 
@@ -118,11 +163,12 @@ def items(company_id: str) -> list[dict]:
     for record in imports(company_id):
         for item in record["items"]:
             entry = dict(item, revision=record["revision"], source=record["source"]["name"])
-            entry["history"] = [{"status": "open", "by": record["imported_by"], "at": record["imported_at"], "note": "가져옴"}]
+            entry["history"] = [{"status": "open", "by": record.get("imported_by"), "at": record.get("imported_at"),
+                                 "note": "가져옴"}]
             entry["status"] = "open"
             by_id[item["id"]] = entry
     for event in status_events(company_id):
-        entry = by_id.get(event.get("item"))
+        entry = by_id.get(event["item"])
         if entry is None:
             continue
         entry["history"].append({k: event.get(k) for k in ("status", "by", "at", "note")})
@@ -147,14 +193,14 @@ def store_feedback(company_id: str, revision: int | None, draft, by: str | None 
     if not numbers:
         raise RevisionError(f"{company_id}: 리비전이 없습니다. 먼저 `python -m pipeline plan {company_id}`")
     number = numbers[-1] if revision is None else revision
-    revision_path(company_id, number)  # raises for an unknown revision
+    check_revision(company_id, number)  # raises for an unknown, empty or damaged revision
     folder = feedback_dir(company_id)
     with _locked(folder):
-        existing = imports(company_id)
+        existing = imports(company_id, strict=True)
         for record in existing:
             if record["source"].get("sha256") == draft.sha256 and record["revision"] == number:
                 raise FeedbackError(
-                    f"{draft.name}: 이 파일은 이미 r{number:03d}에 가져왔습니다 ({Path(record['file']).name}); 아무것도 저장하지 않았습니다"
+                    f"{readable_name(draft.name)}: 이 파일은 이미 r{number:03d}에 가져왔습니다 ({Path(record['file']).name}); 아무것도 저장하지 않았습니다"
                 )
         counters = {letter: 0 for letter in KIND_LETTER.values()}
         for record in existing:
@@ -176,12 +222,16 @@ def store_feedback(company_id: str, revision: int | None, draft, by: str | None 
             "revision": number,
             "imported_at": stamp,
             "imported_by": author_name(by),
-            "source": {"name": draft.name, "sha256": draft.sha256, "size": draft.size, "document": draft.document},
+            "source": {"name": readable_name(draft.name), "sha256": draft.sha256, "size": draft.size,
+                       "document": draft.document},
             "items": new_items,
         }
         safe_stamp = re.sub(r"[^0-9]", "", stamp)[:20]
         target = folder / f"r{number:03d}-{safe_stamp}-{uuid.uuid4().hex[:8]}.json"
-        _write_new(target, json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"))
+        try:
+            write_new(target, json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"))
+        except OSError as exc:
+            raise store_write_error(target, exc) from None
     return number, new_items
 
 
@@ -193,60 +243,13 @@ def set_status(company_id: str, item_ids: list[str], status: str, by: str | None
     if unknown:
         sample = ", ".join(list(known)[:8]) or "없음"
         raise FeedbackError(f"{company_id}: 없는 피드백 항목 {', '.join(unknown)} (있는 항목 예: {sample}); 아무것도 바꾸지 않았습니다")
-    events = []
     folder = feedback_dir(company_id)
     with _locked(folder):
         stamp = now()
-        for item_id in dict.fromkeys(item_ids):
-            event = {"item": item_id, "status": status, "by": author_name(by), "at": stamp, "note": note or ""}
-            _append_line(folder / "status.jsonl", event)
-            events.append(event)
+        events = [{"item": item_id, "status": status, "by": author_name(by), "at": stamp, "note": note or ""}
+                  for item_id in dict.fromkeys(item_ids)]
+        append_records(folder / "status.jsonl", events, _valid_event)  # all or nothing, verified
     return events
-
-
-# ---------------------------------------------------------------- final version
-
-def final_revision(company_id: str) -> dict | None:
-    path = company_dir(company_id) / "final.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def mark_final(company_id: str, number: int, force: bool = False, by: str | None = None, note: str | None = None) -> dict:
-    revision_path(company_id, number)  # raises for an unknown revision
-    folder = company_dir(company_id)
-    record = {"company_id": company_id, "revision": number, "marked_by": author_name(by), "marked_at": now(), "note": note or ""}
-    data = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
-    target = folder / "final.json"
-    with _locked(folder / "feedback"):
-        current = final_revision(company_id)
-        if current and not force:
-            raise RevisionError(
-                f"{company_id}: 이미 r{current['revision']:03d}이(가) 최종본입니다 ({current.get('marked_at')}, {current.get('marked_by')}). "
-                "바꾸려면 --force"
-            )
-        if current:
-            tmp = folder / f".final-{uuid.uuid4().hex}.json"
-            try:
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
-        else:
-            _write_new(target, data)
-        _append_line(folder / "final.log.jsonl", dict(record, replaced=current["revision"] if current else None))
-    return record
-
-
-def guard_final(company_id: str, force: bool) -> None:
-    final = final_revision(company_id)
-    if final and not force:
-        raise RevisionError(
-            f"{company_id}는 r{final['revision']:03d}이(가) 최종본(제출본)으로 지정되어 있습니다 "
-            f"({final.get('marked_at', '')}, {final.get('marked_by', '')}). 제출한 문서와 다른 새 판이 생기지 않도록 "
-            "plan을 멈췄습니다. 새 리비전을 만들려면 --force를 붙이세요 (최종본 표시와 파일은 그대로 보존됩니다)"
-        )
 
 
 def items_resolved_by(company_id: str, context: dict) -> list[str]:
@@ -279,8 +282,8 @@ def items_resolved_by(company_id: str, context: dict) -> list[str]:
     return out
 
 
-def _parse_time(text: str | None) -> datetime.datetime | None:
-    if not text:
+def _parse_time(text) -> datetime.datetime | None:
+    if not text or not isinstance(text, str):
         return None
     try:
         value = datetime.datetime.fromisoformat(text)
