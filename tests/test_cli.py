@@ -77,7 +77,9 @@ def test_plan_writes_three_documents_and_a_revision(workspace):
         text = docx_all_text(out / doc)
         assert name in text
         assert "{{" not in text and "{%" not in text
-        assert 'w:eastAsia="NanumGothic"' in docx_part_xml(out / doc, "word/styles.xml")
+        from pipeline.render import FONT_NAME
+
+        assert f'w:eastAsia="{FONT_NAME}"' in docx_part_xml(out / doc, "word/styles.xml")
     assert json.loads((out / "context.json").read_text(encoding="utf-8"))["strategy"]["program_id"]
     # the diagnosis carries its charts as pictures with Korean captions
     import docx

@@ -326,3 +326,14 @@ def test_reader_blocks_know_sources():
     # profile and content text escaped for Markdown reads back without backslashes
     assert "\\" not in markdown_to_html(safe_text("1.5~2배, a_b *c* [d] #1 R&D <x>"))
 
+
+
+def test_heading_levels_never_skip():
+    """Issue 16: Heading 1 → Heading 3 without a Heading 2 breaks the outline and the TOC."""
+    for company in list_company_ids():
+        for doc, body in ((k, d["markdown"]) for k, d in context_of(company)["documents"].items()):
+            level = 0
+            for m in re.finditer(r"^(#{1,6}) ", body, re.M):
+                new = len(m.group(1))
+                assert new <= level + 1, (company, doc, body[m.start():m.start() + 60])
+                level = new

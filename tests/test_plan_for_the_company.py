@@ -103,7 +103,7 @@ def test_a_defined_development_project_reaches_an_rd_program_and_its_form(plans)
     assert s["program_type"] == "R&D"
     body = ctx["documents"]["plan"]["markdown"]
     dev = ctx["company"]["consulting"]["development"]
-    assert "### 정량 목표" in body and all(m["name"] in body for m in dev["metrics"])
+    assert "## 정량 목표" in body and all(m["name"] in body for m in dev["metrics"])
     trl = next(k for k in s["kpis"] if k["id"] == "rd_trl")
     assert (trl["baseline"], trl["target"]) == (dev["trl_now"], dev["trl_target"])
     rows = s["schedule"]["rows"]

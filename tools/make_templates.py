@@ -7,16 +7,31 @@ The python-docx default template is a US/Japanese Word 2010 file: theme fonts (w
 w:eastAsiaTheme) in every style and ``<w:themeFontLang w:eastAsia="ja-JP"/>`` in settings.xml, so
 Hangul falls back to a Japanese font. This script rewrites all of that:
 
-* every style (and docDefaults) names FONT_NAME explicitly for ascii/hAnsi/eastAsia/cs, theme
-  font attributes are removed, the language is ko-KR (docDefaults, themeFontLang, core properties);
+* every style (and docDefaults) names FONT_NAME (Malgun Gothic) explicitly for
+  ascii/hAnsi/eastAsia/cs, theme font attributes are removed, the language is ko-KR (docDefaults,
+  themeFontLang, core properties); fontTable.xml describes the font as Word itself does (Korean
+  altName 맑은 고딕, panose, Hangul charset and signature), the Japanese leftovers are dropped;
+* every paragraph style has a fixed line height (lineRule "exact", LINE_PT): Word sets Malgun
+  Gothic lines far taller than LibreOffice sets NanumGothic ones (Word's line for an East Asian
+  font is reported at about 1.3 × the font's own height, which is 1.33 em for Malgun Gothic
+  against NanumGothic's 1.15 em), so with "multiple" spacing the page count measured with
+  LibreOffice would not be the one the reader sees; fixed heights make both lay out the same
+  lines. pipeline/render/docx.py gives paragraphs holding a picture single spacing back, and the
+  paragraph after a table its distance from the table;
 * A4 page, header ``{{ company_name }} · {{ doc_title }}``, footer ``- PAGE / NUMPAGES -`` as real
-  Word fields, ``w:updateFields`` so Word refreshes the TOC when the file is opened;
+  Word fields, ``w:updateFields`` so Word refreshes the TOC when the file is opened (LibreOffice
+  does not: pipeline/render/pdf.py updates the indexes before it exports a PDF); TOC entry styles
+  with a dotted right tab for the page numbers;
+* an optional one-page summary ``{{p lead }}`` between the cover and the TOC (SUMMARY_OPEN in a
+  section text; see pipeline/render/docx.py), titled in SUMMARY_TITLE_STYLE (not a heading, so
+  the heading levels of the body start at 1 and the TOC does not list it);
 * styles used by pipeline/render/markdown_docx.py: Heading 1-3 (outline levels), List Bullet/Number
   (and 2, 3), Caption, the table style TABLE_STYLE, the cell paragraph style TABLE_TEXT_STYLE and
   the character style MARKER_STYLE for "[확인 필요: …]".
 
 Template variables: doc_title, subtitle, prepared_by, date, company_name (not in evaluation.docx)
-and ``{{p body }}`` (the Markdown body subdocument). The output is byte-for-byte reproducible
+and ``{{p body }}`` (the Markdown body subdocument), ``{{p lead }}`` (the summary, may be empty;
+not in evaluation.docx). The output is byte-for-byte reproducible
 (fixed dates in the core properties and the zip entries).
 """
 from __future__ import annotations
@@ -34,15 +49,17 @@ if str(ROOT) not in sys.path:
 
 from docx import Document  # noqa: E402
 from docx.enum.style import WD_STYLE_TYPE  # noqa: E402
-from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: E402
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER  # noqa: E402
 from docx.oxml import OxmlElement, parse_xml  # noqa: E402
 from docx.oxml.ns import nsdecls, qn  # noqa: E402
 from docx.shared import Mm, Pt, RGBColor  # noqa: E402
 
 from pipeline.render import (  # noqa: E402
+    FONT_ALT_NAME,
     FONT_NAME,
     LANGUAGE,
     MARKER_STYLE,
+    SUMMARY_TITLE_STYLE,
     TABLE_HEADER_FILL,
     TABLE_STYLE,
     TABLE_TEXT_STYLE,
@@ -69,6 +86,28 @@ BORDER_GREY = "A6A6A6"
 PAGE_W, PAGE_H = 210, 297
 MARGIN_TOP, MARGIN_BOTTOM, MARGIN_SIDE = 25, 22, 22
 HEADER_DIST, FOOTER_DIST = 12, 10
+
+
+# Malgun Gothic as Word writes it into fontTable.xml (panose, Hangul charset, "modern" family and
+# the Unicode/code-page signature of malgun.ttf).
+FONT_TABLE_ENTRY = (
+    f'<w:font w:name="{FONT_NAME}"><w:altName w:val="{FONT_ALT_NAME}"/>'
+    '<w:panose1 w:val="020B0503020000020004"/><w:charset w:val="81"/><w:family w:val="modern"/>'
+    '<w:pitch w:val="variable"/><w:sig w:usb0="9000002F" w:usb1="29D77CFB" w:usb2="00000012" '
+    'w:usb3="00000000" w:csb0="00080001" w:csb1="00000000"/></w:font>'
+)
+# Fonts of the python-docx default template that no style uses any more (Japanese MS fonts).
+UNUSED_FONTS = ("ＭＳ 明朝", "ＭＳ ゴシック")
+
+# Fixed line heights (pt) per paragraph style: about the height LibreOffice gave each style with
+# NanumGothic before (1.15 em × the old multiple), rounded up to half points, so layouts stay as
+# they were; each leaves room for Malgun Gothic's glyphs (≈1.09 em above the baseline).
+LINE_PT = {
+    "Normal": 15, "Title": 31, "Subtitle": 20, "Heading 1": 19, "Heading 2": 15.5,
+    "Heading 3": 13.5, "TOC Heading": 19, SUMMARY_TITLE_STYLE: 19, "Caption": 13,
+    "Header": 10, "Footer": 10, TABLE_TEXT_STYLE: 12, "표지 회사명": 29, "표지 정보": 16,
+    "표지 안내": 13,
+}
 
 
 # --------------------------------------------------------------------------- fonts and language
@@ -131,19 +170,17 @@ def drop_styles_with_effects(doc) -> None:
 
 
 def add_font_to_font_table(doc) -> None:
-    """Declare FONT_NAME (Hangul charset) in fontTable.xml so Word knows it is a Korean font."""
+    """Declare FONT_NAME in fontTable.xml as Word does (Korean altName, panose, Hangul charset), so
+    Word, Hancom Office and LibreOffice know it is a Korean sans-serif; drop unused Japanese fonts."""
     for rel in doc.part.rels.values():
         if rel.reltype.endswith("/fontTable"):
             part = rel.target_part
             xml = part.blob.decode("utf-8")
+            for name in UNUSED_FONTS:
+                xml = re.sub(rf'\s*<w:font w:name="{name}">.*?</w:font>', "", xml, flags=re.S)
             if f'w:name="{FONT_NAME}"' not in xml:
-                entry = (
-                    f'<w:font w:name="{FONT_NAME}"><w:altName w:val="나눔고딕"/>'
-                    '<w:charset w:val="81"/><w:family w:val="modern"/><w:pitch w:val="variable"/>'
-                    "</w:font>"
-                )
-                xml = xml.replace("</w:fonts>", entry + "</w:fonts>")
-                part._blob = xml.encode("utf-8")
+                xml = xml.replace("</w:fonts>", FONT_TABLE_ENTRY + "</w:fonts>")
+            part._blob = xml.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- styles
@@ -155,7 +192,8 @@ def _set_given(target, **values) -> None:
 
 
 def para_style(doc, name, *, size=None, bold=None, italic=None, color=None, before=None,
-               after=None, line=None, align=None, outline=None, keep_next=None):
+               after=None, align=None, outline=None, keep_next=None):
+    """A paragraph style (created based on Normal if missing); its line height is LINE_PT[name]."""
     try:
         style = doc.styles[name]
     except KeyError:
@@ -165,7 +203,9 @@ def para_style(doc, name, *, size=None, bold=None, italic=None, color=None, befo
     _set_given(style.font, size=points(size), bold=bold, italic=italic)
     _set_given(style.font.color, rgb=None if color is None else RGBColor.from_string(color))
     _set_given(style.paragraph_format, space_before=points(before), space_after=points(after),
-               line_spacing=line, alignment=align, keep_with_next=keep_next)
+               line_spacing=points(LINE_PT.get(name)), alignment=align, keep_with_next=keep_next)
+    if name in LINE_PT:
+        style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     if outline is not None:
         ppr = style.element.get_or_add_pPr()
         lvl = ppr.find(qn("w:outlineLvl"))
@@ -190,11 +230,11 @@ def set_ascii_style_id(doc, name, style_id) -> None:
 
 
 def define_styles(doc) -> None:
-    normal = para_style(doc, "Normal", size=10.5, after=6, line=1.25)
+    normal = para_style(doc, "Normal", size=10.5, after=6)
     normal.font.color.rgb = RGBColor.from_string("000000")
 
     title = para_style(doc, "Title", size=26, bold=True, color=NAVY, before=0, after=12,
-                       line=1.0, align=WD_ALIGN_PARAGRAPH.CENTER)
+                       align=WD_ALIGN_PARAGRAPH.CENTER)
     remove_child(title.element.pPr, "w:pBdr")
     sub = para_style(doc, "Subtitle", size=14, italic=False, color=DARK_GREY, after=6,
                      align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -202,7 +242,7 @@ def define_styles(doc) -> None:
     remove_child(sub.element.rPr, "w:iCs")
 
     h1 = para_style(doc, "Heading 1", size=16, bold=True, color=BLUE, before=18, after=8,
-                    line=1.0, outline=0, keep_next=True)
+                    outline=0, keep_next=True)
     ppr = h1.element.get_or_add_pPr()
     if ppr.find(qn("w:pBdr")) is None:
         bdr = parse_xml(
@@ -211,11 +251,24 @@ def define_styles(doc) -> None:
         )
         ppr.find(qn("w:keepLines")).addnext(bdr)  # pBdr follows keepLines… in CT_PPrBase
     para_style(doc, "Heading 2", size=13, bold=True, color=MID_BLUE, before=12, after=6,
-               line=1.0, outline=1, keep_next=True)
+               outline=1, keep_next=True)
     para_style(doc, "Heading 3", size=11.5, bold=True, color=DARK_GREY, before=10, after=4,
-               line=1.0, outline=2, keep_next=True)
+               outline=2, keep_next=True)
     toc_heading = para_style(doc, "TOC Heading", size=16, bold=True, color=BLUE, after=12)
     remove_child(toc_heading.element.pPr, "w:pBdr")
+    # Title of the summary page: looks like a chapter title, is no heading (outline level 9 = body
+    # text), so the body's headings start at level 1 and the TOC does not list the summary.
+    summary = para_style(doc, SUMMARY_TITLE_STYLE, size=16, bold=True, color=BLUE, before=0,
+                         after=10, keep_next=True)
+    set_ascii_style_id(doc, SUMMARY_TITLE_STYLE, "SummaryTitle")
+    summary.element.get_or_add_pPr().append(parse_xml(
+        f'<w:pBdr {nsdecls("w")}><w:bottom w:val="single" w:sz="6" w:space="2" '
+        f'w:color="{BLUE}"/></w:pBdr>'))
+    summary_ppr = summary.element.pPr
+    summary_ppr.append(summary_ppr.find(qn("w:spacing")))  # CT_PPrBase order: pBdr, spacing, outlineLvl
+    lvl = OxmlElement("w:outlineLvl")
+    lvl.set(qn("w:val"), "9")
+    summary_ppr.append(lvl)
 
     for name in ("List Bullet", "List Bullet 2", "List Bullet 3",
                  "List Number", "List Number 2", "List Number 3", "List Continue"):
@@ -228,13 +281,14 @@ def define_styles(doc) -> None:
 
     text_width = Mm(PAGE_W - 2 * MARGIN_SIDE)
     for name in ("Header", "Footer"):
-        st = para_style(doc, name, size=8.5, color=GREY, after=0, line=1.0)
+        st = para_style(doc, name, size=8.5, color=GREY, after=0)
         tabs = st.element.pPr.find(qn("w:tabs"))
         center, right = tabs.findall(qn("w:tab"))
         center.set(qn("w:pos"), str(int(text_width.twips / 2)))
         right.set(qn("w:pos"), str(int(text_width.twips)))
 
-    # TOC entry styles (Word creates them when it updates the field; define them so they look right)
+    # TOC entry styles (Word creates them when it updates the field; define them so they look right):
+    # the page number at a dotted right tab on the margin.
     for level in (1, 2, 3):
         st = doc.styles.add_style(f"TOC {level}", WD_STYLE_TYPE.PARAGRAPH)
         st.base_style = doc.styles["Normal"]
@@ -243,11 +297,12 @@ def define_styles(doc) -> None:
         st.element.find(qn("w:name")).set(qn("w:val"), f"toc {level}")
         st.paragraph_format.left_indent = Mm(5 * (level - 1))
         st.paragraph_format.space_after = Pt(3)
+        st.paragraph_format.tab_stops.add_tab_stop(text_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
         if level == 1:
             st.font.bold = True
 
     # Cell paragraphs: compact.
-    para_style(doc, TABLE_TEXT_STYLE, size=9.5, before=1, after=1, line=1.1)
+    para_style(doc, TABLE_TEXT_STYLE, size=9.5, before=1, after=1)
     set_ascii_style_id(doc, TABLE_TEXT_STYLE, "TableText")
 
     # Cover page.
@@ -279,7 +334,7 @@ def define_styles(doc) -> None:
   <w:basedOn w:val="TableGrid"/>
   <w:uiPriority w:val="59"/>
   <w:qFormat/>
-  <w:pPr><w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/></w:pPr>
+  <w:pPr><w:spacing w:before="20" w:after="20" w:line="{int(LINE_PT[TABLE_TEXT_STYLE] * 20)}" w:lineRule="exact"/></w:pPr>
   <w:rPr><w:rFonts w:ascii="{FONT_NAME}" w:hAnsi="{FONT_NAME}" w:eastAsia="{FONT_NAME}" w:cs="{FONT_NAME}"/>
     <w:sz w:val="19"/><w:szCs w:val="19"/></w:rPr>
   <w:tblPr>
@@ -407,6 +462,8 @@ def build_body(doc, key: str) -> None:
         )
     add_page_break_run(last)
 
+    # The summary page (title, body and a page break), or nothing: docxtpl replaces the paragraph.
+    doc.add_paragraph("{{p lead }}")
     doc.add_paragraph("목차", style="TOC Heading")
     toc = doc.add_paragraph(style="Normal")
     add_field(toc, r'TOC \o "1-3" \h \z \u', TOC_PLACEHOLDER)
@@ -464,6 +521,7 @@ def check(data: bytes, name: str) -> None:
                 etree.fromstring(z.read(n))
         styles = z.read("word/styles.xml").decode()
         settings = z.read("word/settings.xml").decode()
+        fonts = z.read("word/fontTable.xml").decode()
     problems = []
     if "ja-JP" in settings or "ja-JP" in styles:
         problems.append("ja-JP 잔재")
@@ -471,8 +529,15 @@ def check(data: bytes, name: str) -> None:
         problems.append("테마 글꼴 참조")
     if f'w:eastAsia="{FONT_NAME}"' not in styles:
         problems.append("w:eastAsia 글꼴 없음")
+    for style_name in LINE_PT:  # built-in styles are stored under lower-case names ("heading 1")
+        style = re.search(rf'<w:style [^>]*><w:name w:val="{re.escape(style_name)}"/>.*?</w:style>',
+                          styles, re.S | re.I)
+        if style is None or 'w:lineRule="exact"' not in style.group(0):
+            problems.append(f"{style_name}: 고정되지 않은 줄 높이")
     if "w:updateFields" not in settings:
         problems.append("updateFields 없음")
+    if f'<w:font w:name="{FONT_NAME}"><w:altName w:val="{FONT_ALT_NAME}"/>' not in fonts:
+        problems.append("글꼴 표에 한글 이름 없음")
     if problems:
         raise SystemExit(f"{name}: {', '.join(problems)}")
 

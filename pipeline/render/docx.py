@@ -5,6 +5,14 @@
 * Jinja runs with ``StrictUndefined`` and ``autoescape=True``: a missing field is a RenderError
   naming the template and the variable; ``&``/``<``/``>`` in field values stay verbatim.
 * ``{{p body }}`` receives the Markdown body converted by ``markdown_to_subdoc`` (template styles).
+* ``{{p lead }}`` (templates with a cover) receives the one-page summary: the Markdown between
+  ``<!-- summary: TITLE -->`` and ``<!-- /summary -->`` (SUMMARY_OPEN/SUMMARY_CLOSE) is cut out of
+  the body and placed before the table of contents under TITLE (SUMMARY_TITLE_STYLE, not a
+  heading), followed by a page break; without the markers it is empty and leaves no trace.
+* The template styles fix every line's height (tools/make_templates.py), which would cut a
+  picture down to one line: paragraphs that hold a picture get single (auto) spacing.
+* A paragraph right after a table (other than a heading, which has its own space) gets
+  TABLE_GAP_PT before it, so text does not touch the table's bottom rule.
 * ``doc_title`` defaults to the template's own title (core property set by make_templates.py).
 * The file is written to a temporary file in the target folder and moved into place with
   ``os.replace``, so a reader never sees a half-written document.
@@ -19,9 +27,14 @@ from typing import Any
 
 from pipeline.store.atomic import write_atomic
 from pipeline.errors import RenderError
-from pipeline.render import LANGUAGE
+from pipeline.render import LANGUAGE, SUMMARY_CLOSE, SUMMARY_OPEN, SUMMARY_TITLE_STYLE
 
+TABLE_GAP_PT = 6
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+_SUMMARY = re.compile(
+    rf"^[ \t]*{re.escape(SUMMARY_OPEN)}(?P<title>[^\n]*?)-->[ \t]*\n(?P<body>.*?)^[ \t]*{re.escape(SUMMARY_CLOSE)}[ \t]*$",
+    re.M | re.S,
+)
 
 
 def _jinja_env():
@@ -42,6 +55,74 @@ def _load_template(template_path: Path):
     except Exception as exc:  # not a zip / not a Word file
         raise RenderError(f"{template_path.name}: Word 템플릿을 열 수 없습니다 ({exc})") from exc
     return tpl
+
+
+def split_summary(body_markdown: str) -> tuple[str, str, str]:
+    """(title, summary Markdown, rest of the body) of a body that holds a summary block, else
+    ("", "", body_markdown)."""
+    import html
+
+    m = _SUMMARY.search(body_markdown or "")
+    if m is None:
+        return "", "", body_markdown
+    title = html.unescape(m.group("title").strip())
+    rest = body_markdown[:m.start()] + body_markdown[m.end():]
+    return title, m.group("body"), rest.strip("\n") + "\n"
+
+
+def _has_lead_slot(tpl) -> bool:
+    from docx.oxml.ns import qn
+
+    return "{{p lead }}" in "".join(t.text or "" for t in tpl.docx.element.body.iter(qn("w:t")))
+
+
+def _single_spaced_pictures(sub) -> None:
+    """Picture paragraphs: single (auto) spacing, so the styles' fixed line height does not clip."""
+    from docx.oxml.ns import qn
+
+    for p in sub.subdocx.element.body.iter(qn("w:p")):
+        if p.find(".//" + qn("w:drawing")) is None:
+            continue
+        spacing = p.get_or_add_pPr().get_or_add_spacing()
+        spacing.set(qn("w:line"), "240")
+        spacing.set(qn("w:lineRule"), "auto")
+
+
+def _space_after_tables(sub) -> None:
+    """Space before the paragraph that follows a table (headings keep their own)."""
+    from docx.oxml.ns import qn
+
+    for table in sub.subdocx.element.body.iterchildren(qn("w:tbl")):
+        after = table.getnext()
+        if after is None or after.tag != qn("w:p"):
+            continue
+        style = after.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
+        if style is not None and style.get(qn("w:val"), "").startswith("Heading"):
+            continue
+        spacing = after.get_or_add_pPr().get_or_add_spacing()
+        if int(spacing.get(qn("w:before")) or 0) < TABLE_GAP_PT * 20:
+            spacing.set(qn("w:before"), str(TABLE_GAP_PT * 20))
+
+
+def _finish(sub):
+    _single_spaced_pictures(sub)
+    _space_after_tables(sub)
+    return sub
+
+
+def _summary_subdoc(tpl, title: str, markdown: str, images: dict[str, bytes]):
+    """The summary block for ``{{p lead }}``: title paragraph, converted Markdown, page break."""
+    from pipeline.render.markdown_docx import PAGEBREAK_TOKEN, BodySubdoc, markdown_to_subdoc
+
+    if not title and not markdown.strip():
+        return BodySubdoc(tpl)
+    sub = markdown_to_subdoc(tpl, f"{markdown.rstrip()}\n\n{PAGEBREAK_TOKEN}\n", images)
+    if title:
+        heading = sub.add_paragraph(title, style=SUMMARY_TITLE_STYLE)
+        body = sub.subdocx.element.body
+        body.remove(heading._p)
+        body.insert(0, heading._p)
+    return _finish(sub)
 
 
 def template_fields(template_path: Path) -> set[str]:
@@ -82,7 +163,15 @@ def render_docx_bytes(
     # Multi-line text fields (the table of contents) keep their line breaks.
     ctx: dict[str, Any] = {k: Listing(v) if isinstance(v, str) and "\n" in v else v for k, v in fields.items()}
     ctx.setdefault("doc_title", tpl.docx.core_properties.title or "")
-    ctx["body"] = markdown_to_subdoc(tpl, body_markdown, images or {})
+    if "lead" in fields:
+        raise RenderError(f"{name}: 'lead'는 예약된 변수입니다 (요약은 본문의 {SUMMARY_OPEN} … {SUMMARY_CLOSE}로 넘기세요)")
+    title, summary, rest = split_summary(body_markdown)
+    if _has_lead_slot(tpl):
+        body_markdown = rest
+    elif summary:  # a template without a summary page: the summary stays at the top of the body
+        title, summary, body_markdown = "", "", f"{summary.rstrip()}\n\n{rest}"
+    ctx["lead"] = _summary_subdoc(tpl, title, summary, images or {})
+    ctx["body"] = _finish(markdown_to_subdoc(tpl, body_markdown, images or {}))
 
     try:
         tpl.render(ctx, _jinja_env(), autoescape=True)
