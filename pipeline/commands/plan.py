@@ -52,7 +52,7 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
         profile, ctx = build_context(company, program_id=program_id)
         count = page_count and libreoffice_path() is not None
         result = publish(profile, ctx, author=author, note=note, resolves=items_resolved_by(profile.id, ctx),
-                         count_pages=count, background_charts=background_charts, chart_worker=worker)
+                         count_pages=count, background_charts=background_charts, chart_worker=worker, force=force)
     finally:
         if worker is not None:
             worker.stop()
