@@ -263,7 +263,10 @@ def test_pdf_toc_has_page_numbers_and_no_hint(key, tmp_path_factory):
         title = squash(m.group("title"))
         # the heading is on the page the TOC names (page numbers count from the cover, 1)
         assert title in squash(pages[number - 1]), f"{m.group(0)!r} not on page {number}"
-        earlier = [i + 1 for i in range(toc_index + 1, number - 1) if title in squash(pages[i])]
+        # a whole line equal to the heading on an earlier page (a substring may be another heading:
+        # '활용·확산' is inside '9. 기대효과 및 활용·확산')
+        earlier = [i + 1 for i in range(toc_index + 1, number - 1)
+                   if any(squash(line) == title for line in pages[i].splitlines())]
         assert not earlier, f"{m.group(0)!r} found earlier on page(s) {earlier}"
 
 

@@ -323,3 +323,49 @@ def test_columns_are_at_least_as_wide_as_their_longest_number_or_code():
         longest = max(text_twips(t, r[c].header) for r in rows for t in unbreakable_tokens(r[c].text))
         assert width >= longest + CELL_MARGINS_TWIPS
     assert unbreakable_tokens("충족") == ["충족"] and "7318 15 88" not in unbreakable_tokens("7318 15 88")
+
+
+def test_adjacent_tables_stay_apart_and_rows_do_not_split():
+    from pipeline.render import template_path
+    from pipeline.render.docx import render_docx_bytes
+
+    md = "| a | b |\n|---|---|\n| 1 | 2 |\n\n| c | d |\n|---|---|\n| 3 | 4 |\n"
+    fields = {k: "t" for k in ("doc_title", "subtitle", "company_name", "date", "prepared_by")}
+    fields["toc"] = ""
+    data = render_docx_bytes(template_path("plan"), fields, md, {})
+    import io
+    import zipfile
+
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
+    assert "</w:tbl><w:tbl>" not in xml and "<w:cantSplit/>" in xml
+
+
+def test_every_table_of_every_sample_fits_its_widest_token():
+    """Issue 16: measured over every table of every sample document (column widths from the
+    document's own XML against the widest unbreakable token of each cell)."""
+    import io
+    import re
+    import zipfile
+
+    from pipeline.profile import list_company_ids
+    from pipeline.publish.context import build_context
+    from pipeline.publish.documents import render_all
+    from pipeline.render.markdown_docx import CELL_MARGINS_TWIPS, text_twips, unbreakable_tokens
+
+    tight = 0
+    for company in list_company_ids():
+        _, ctx = build_context(company)
+        for name, data in render_all(ctx).items():
+            xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
+            for table in re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.S):
+                widths = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', table)]
+                page = sum(widths)
+                for row in re.findall(r"<w:tr>.*?</w:tr>", table, re.S):
+                    for c, cell in enumerate(re.findall(r"<w:tc>.*?</w:tc>", row, re.S)):
+                        text = "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", cell))
+                        numbers = [t for t in unbreakable_tokens(text) if any(ch.isdigit() for ch in t)]
+                        # the cell margins themselves (CELL_MARGINS_TWIPS less its 60-twip slack)
+                        need = max((text_twips(t, "<w:b/>" in cell) for t in numbers), default=0) + CELL_MARGINS_TWIPS - 60
+                        if c < len(widths) and need > widths[c]:
+                            tight += 1
+    assert tight == 0, f"{tight} cells narrower than the number or code they hold"

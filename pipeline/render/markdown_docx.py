@@ -144,7 +144,8 @@ def unbreakable_tokens(text: str) -> list[str]:
     """The pieces a line may not break inside: numbers, codes, ranges, dates, Latin words, and
     Hangul words up to KEEP_HANGUL syllables (longer ones by that many)."""
     out = []
-    for token in text.split():
+    # a line may break after '/' (addresses, 8.8/10.9), so a long URL is not one token
+    for token in (part for word in text.split() for part in re.split(r"(?<=/)(?=.)", word)):
         if any(ord(ch) > 0x2E80 for ch in token):
             for part in re.split(r"(?<=[·/,])", token):
                 out.append(part[:KEEP_HANGUL] if all(ord(c) > 0x2E80 for c in part) else part)
@@ -154,16 +155,22 @@ def unbreakable_tokens(text: str) -> list[str]:
 
 
 def column_widths(rows: list[list["_Cell"]], ncols: int, total: int) -> list[int]:
-    """Widths (twips) summing to `total`: every column at least as wide as its widest unbreakable
-    token, the rest shared by how much more text each column holds (like HTML's auto layout)."""
-    least, natural = [], []
+    """Widths (twips) summing to `total`: every column at least as wide as its widest number or
+    code (these must never break), then — where the page allows — its widest short label; the rest
+    shared by how much more text each column holds (like HTML's auto layout)."""
+    numeric, least, natural = [], [], []
     for c in range(ncols):
         cells = [r[c] for r in rows if c < len(r)]
-        tokens = [text_twips(t, cell.header) for cell in cells for t in unbreakable_tokens(cell.text)]
-        lines = [text_twips(line, cell.header) for cell in cells for line in cell.text.split("\n")]
-        least.append(max(tokens, default=0) + CELL_MARGINS_TWIPS)
+        bold = [cell.header or any(b for _t, b, _i in cell.segments) for cell in cells]
+        tokens = [(t, b) for cell, b in zip(cells, bold) for t in unbreakable_tokens(cell.text)]
+        numeric.append(max((text_twips(t, h) for t, h in tokens if any(ch.isdigit() for ch in t)), default=0)
+                       + CELL_MARGINS_TWIPS)
+        least.append(max([text_twips(t, h) for t, h in tokens] + [0]) + CELL_MARGINS_TWIPS)
+        lines = [text_twips(line, b) for cell, b in zip(cells, bold) for line in cell.text.split("\n")]
         natural.append(max(max(lines, default=0) + CELL_MARGINS_TWIPS, least[-1]))
-    if sum(least) >= total:   # cannot fit: shrink evenly (rare: very wide tables)
+    if sum(least) > total:        # labels cannot all stay whole: numbers still must
+        least = [max(n, min(m, total // ncols)) for n, m in zip(numeric, least)]
+    if sum(least) >= total:       # cannot fit even the numbers: shrink evenly (very wide tables)
         return [int(total * w / sum(least)) for w in least]
     if sum(natural) <= total:
         spare = total - sum(natural)
@@ -509,7 +516,8 @@ class _Builder(HTMLParser):
         ]
         for row_cells in rows:
             header_row = bool(row_cells) and all(cell.header for cell in row_cells)
-            xml.append("<w:tr>" + ("<w:trPr><w:tblHeader/></w:trPr>" if header_row else ""))
+            # rows never split over a page; the header row repeats on each page
+            xml.append("<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if header_row else "") + "</w:trPr>")
             for c in range(ncols):
                 src = row_cells[c] if c < len(row_cells) else _Cell(header_row, None)
                 shading = f'<w:shd w:val="clear" w:color="auto" w:fill="{TABLE_HEADER_FILL}"/>' if src.header else ""
@@ -522,7 +530,12 @@ class _Builder(HTMLParser):
                 )
             xml.append("</w:tr>")
         xml.append("</w:tbl>")
-        self.doc._body._element._insert_tbl(parse_xml("".join(xml)))
+        body = self.doc._body._element
+        blocks = [c for c in body if not c.tag.endswith("}sectPr")]
+        if blocks and blocks[-1].tag.endswith("}tbl"):
+            # Word merges two adjacent tables into one (with the first one's header): keep them apart
+            body._insert_p(parse_xml(f"<w:p {nsdecls('w')}/>"))
+        body._insert_tbl(parse_xml("".join(xml)))
         self.last_body_par = None
 
     def _cell_runs(self, cell: _Cell) -> str:
