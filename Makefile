@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -51,6 +51,14 @@ preview: $(STAMP)  ## PNG pages of the documents (LibreOffice, poppler-utils): m
 cbam-template: $(STAMP)  ## fill the EU CBAM communication workbook (xlsx): make cbam-template COMPANY=<id>
 	$(call need_company,cbam-template)
 	$(PY) -m pipeline cbam-template $(COMPANY)
+
+intake-form: $(STAMP)  ## the Excel 자료요청서 a company fills in (pre-filled with COMPANY=<id>, else blank)
+	$(PY) -m pipeline intake-form $(COMPANY)
+
+intake: $(STAMP)  ## a returned 자료요청서 into companies/<id>.yaml: make intake COMPANY=<id> FILE=<xlsx> [ARGS=--dry-run]
+	$(call need_company,intake)
+	@if [ -z "$(FILE)" ]; then echo "FILE=<돌려받은 자료요청서.xlsx> 를 지정하세요 (예: make intake COMPANY=jinju-bolt FILE=받은파일.xlsx ARGS=--dry-run)"; exit 2; fi
+	$(PY) -m pipeline intake $(COMPANY) "$(FILE)" $(ARGS)
 
 all: $(STAMP)  ## plan every company in companies/, in parallel
 	@$(COMPILE)

@@ -20,6 +20,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (c) start-up `python -m pipeline --help` against a bare `python -c pass`.
 (d) cbam     `python -m pipeline cbam-template ID` (the CBAM communication workbook, no recalculation)
              for the first sample company with CBAM products; informative, no target.
+(e) intake   `python -m pipeline intake-form ID` (the pre-filled 자료요청서) and `python -m pipeline
+             intake ID FILE --dry-run` (reading it back, merging and validating) for the first sample
+             company; informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -179,6 +182,15 @@ def cbam_template(companies: list[str], env: dict, runs: int, work: Path) -> tup
     return None
 
 
+# ----------------------------------------------------------------------------- intake
+def intake(company: str, env: dict, runs: int, work: Path) -> tuple[dict, dict]:
+    """(e): writing the company's 자료요청서, then reading the unchanged workbook back (dry run)."""
+    form = work / "out" / "intake" / f"{company}-자료요청서.xlsx"
+    write = time_command([PY, "-m", "pipeline", "intake-form", company], env, runs, work)
+    read = time_command([PY, "-m", "pipeline", "intake", company, str(form), "--dry-run"], env, runs, work)
+    return write, read
+
+
 # ----------------------------------------------------------------------------- batch
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
@@ -283,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(d) cbam-template {cbam[0]}: {cbam[1]['median']:.3f}s [informative]")
         else:
             print("(d) cbam-template: skipped (no sample company with CBAM products and SEE)")
+
+        form_s, read_s = intake(args.companies[0], env, args.runs, work)
+        results["intake_form_s"], results["intake_s"] = form_s["median"], read_s["median"]
+        print(f"(e) intake-form {args.companies[0]}: {form_s['median']:.3f}s, intake --dry-run of it: "
+              f"{read_s['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "
