@@ -48,6 +48,16 @@ class ProfileError(PipelineError):
         super().__init__(f"프로필 오류 {count}건:\n{lines}")
 
 
+class IntakeError(PipelineError):
+    """A returned 자료요청서 cannot be read, or its data does not make a valid profile; lists every
+    problem with sheet!cell, label and what is expected. Nothing was written."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        self.problems = list(problems or [])
+        lines = "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(f"{message}{lines}")
+
+
 class ApplicationError(PipelineError):
     """Applicant files for the selection (applications/<year>/) are unreadable or invalid; lists every problem."""
 

@@ -40,7 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.content import Content, read_yaml
-from pipeline.errors import PipelineError, Problem
+from pipeline.errors import IntakeError, PipelineError, Problem
 from pipeline.locations import companies_dir, content_root
 
 FORMAT = "jinju-carbon-pipeline/자료요청서"
@@ -65,18 +65,6 @@ MAX_LISTED_PROBLEMS = 150
 # Characters a profile cannot hold (XML 1.0 has no place for them; yamlsafe refuses them too).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-class IntakeError(PipelineError):
-    """A returned 자료요청서 cannot be read, or its data does not make a valid profile; lists every
-    problem with sheet!cell, label and what is expected. Nothing was written.
-
-    (Belongs in pipeline/errors.py beside ProfileError; kept here while that file is being edited.)"""
-
-    def __init__(self, message: str, problems: list[Problem] | None = None):
-        self.problems = list(problems or [])
-        lines = "".join(f"\n  - {p}" for p in self.problems)
-        super().__init__(f"{message}{lines}")
 
 
 # ====================================================================== layout
