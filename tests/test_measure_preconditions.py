@@ -2,7 +2,6 @@
 content/measures.yaml is tried both ways, and unknown facts become questions, never savings."""
 from __future__ import annotations
 
-import copy
 
 import pytest
 

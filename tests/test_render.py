@@ -359,7 +359,6 @@ def test_every_table_of_every_sample_fits_its_widest_token():
             xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
             for table in re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.S):
                 widths = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"/>', table)]
-                page = sum(widths)
                 for row in re.findall(r"<w:tr>.*?</w:tr>", table, re.S):
                     for c, cell in enumerate(re.findall(r"<w:tc>.*?</w:tc>", row, re.S)):
                         text = "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", cell))
