@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -59,6 +59,10 @@ intake: $(STAMP)  ## a returned 자료요청서 into companies/<id>.yaml: make i
 	$(call need_company,intake)
 	@if [ -z "$(FILE)" ]; then echo "FILE=<돌려받은 자료요청서.xlsx> 를 지정하세요 (예: make intake COMPANY=jinju-bolt FILE=받은파일.xlsx ARGS=--dry-run)"; exit 2; fi
 	$(PY) -m pipeline intake $(COMPANY) "$(FILE)" $(ARGS)
+
+report: $(STAMP)  ## the 기업별 최종보고서 from the final (else latest) revision: make report COMPANY=<id>
+	$(call need_company,report)
+	$(PY) -m pipeline report $(COMPANY)
 
 all: $(STAMP)  ## plan every company in companies/, in parallel
 	@$(COMPILE)

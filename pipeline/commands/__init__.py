@@ -18,12 +18,14 @@ def _register() -> None:
     """Each group of commands is a module of its own; they import heavy libraries inside the commands."""
     from pipeline.commands import batch, cbam, plan, preview, profiles, revisions, selection, status
     from pipeline.commands import intake
+    from pipeline.commands import report
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
                     revisions.history, status.status, revisions.final, cbam.cbam_template, preview.preview,
                     intake.intake_form,
-                    intake.intake):
+                    intake.intake,
+                    report.report):
         main.add_command(command)
 
 
