@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake report all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -63,6 +63,9 @@ intake: $(STAMP)  ## a returned 자료요청서 into companies/<id>.yaml: make i
 report: $(STAMP)  ## the 기업별 최종보고서 from the final (else latest) revision: make report COMPANY=<id>
 	$(call need_company,report)
 	$(PY) -m pipeline report $(COMPANY)
+
+program-report: $(STAMP)  ## the center's 사업 결과보고서 for the city: out/program-report-<year>.docx [YEAR=2025]
+	$(PY) -m pipeline program-report $(if $(YEAR),--year $(YEAR))
 
 all: $(STAMP)  ## plan every company in companies/, in parallel
 	@$(COMPILE)

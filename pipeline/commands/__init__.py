@@ -19,13 +19,15 @@ def _register() -> None:
     from pipeline.commands import batch, cbam, plan, preview, profiles, revisions, selection, status
     from pipeline.commands import intake
     from pipeline.commands import report
+    from pipeline.commands import program_report
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
                     revisions.history, status.status, revisions.final, cbam.cbam_template, preview.preview,
                     intake.intake_form,
                     intake.intake,
-                    report.report):
+                    report.report,
+                    program_report.program_report):
         main.add_command(command)
 
 

@@ -1,0 +1,84 @@
+"""The center's program report (`program-report`, issue 19 item 2): out/program-report-<year>.docx.
+
+Two companies are planned in a subprocess into a temporary store and out/; the report runs in-process."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+COMPANIES = ("jinju-bolt", "jinju-gear")
+
+
+@pytest.fixture()
+def env(tmp_path, monkeypatch) -> dict:
+    values = {"CARBON_OUT_DIR": str(tmp_path / "out"), "CARBON_REVISIONS_DIR": str(tmp_path / "revisions"),
+              "CARBON_AUTHOR": "테스트 컨설턴트"}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ, PYTHONPATH=str(ROOT), **values)
+
+
+def cli(args: list[str]):
+    from pipeline.commands import main
+
+    return CliRunner().invoke(main, args)
+
+
+def docx_text(path: Path) -> str:
+    import docx
+
+    document = docx.Document(str(path))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+def test_program_report_two_companies(env):
+    for company in COMPANIES:
+        result = subprocess.run([sys.executable, "-m", "pipeline", "plan", company, "--no-page-count"], cwd=ROOT,
+                                env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    result = cli(["program-report", "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    path = Path(env["CARBON_OUT_DIR"]) / "program-report-2025.docx"
+    assert path.is_file()
+    text = docx_text(path)
+    for company in COMPANIES:
+        folder = Path(env["CARBON_REVISIONS_DIR"]) / company / "r001"
+        context = json.loads((folder / "context.json").read_text(encoding="utf-8"))
+        assert context["company"]["company"]["name"] in text
+        assert f"{context['diagnosis']['emissions']['total_tco2e']:,.1f}" in text
+    from pipeline.selection import evaluate
+
+    _, _, results = evaluate(table=2025)
+    for r in results:
+        if r.selected:
+            assert r.name in text
+
+
+def test_program_report_without_revisions(env):
+    result = cli(["program-report"])
+    assert result.exit_code == 0, result.output
+    files = list(Path(env["CARBON_OUT_DIR"]).glob("program-report-*.docx"))
+    assert len(files) == 1
+    assert "저장된 리비전이 있는 기업이 아직 없습니다" in docx_text(files[0])
+
+
+@pytest.mark.parametrize("year", ["abc", "1999"])
+def test_bad_year(env, year):
+    result = cli(["program-report", "--year", year])
+    assert result.exit_code == 2
+    assert "연도" in result.output or "평가표" in result.output
+    assert not list(Path(env["CARBON_OUT_DIR"]).glob("program-report-*.docx")) if Path(env["CARBON_OUT_DIR"]).exists() else True
