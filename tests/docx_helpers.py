@@ -66,10 +66,30 @@ def require_libreoffice() -> str:
     """Path of soffice; skip the test locally if it is missing, fail in CI (CI=true)."""
     from pipeline.render.pdf import libreoffice_path
 
-    found = libreoffice_path()
+    return require_tool(libreoffice_path(), "LibreOffice (soffice) is not installed", "libreoffice-writer-nogui")
+
+
+def require_tool(found: str | None, message: str, package: str) -> str:
+    """A program a test needs: skip locally if it is missing, fail in CI (CI=true)."""
     if found is None:
-        message = "LibreOffice (soffice) is not installed"
         if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must install libreoffice-writer-nogui")
+            pytest.fail(f"{message}; CI must install {package}")
         pytest.skip(message)
     return found
+
+
+def isolated_store(tmp_path: Path, monkeypatch, companies: tuple[str, ...] | None = ("jinju-bolt",)) -> dict:
+    """Point out/ and revisions/ at tmp_path; with `companies`, also copy those sample profiles into
+    tmp_path/companies and read profiles there (None: the project's companies/). Returns the
+    environment for subprocesses (the same variables, PYTHONPATH set)."""
+    values = {"CARBON_OUT_DIR": str(tmp_path / "out"), "CARBON_REVISIONS_DIR": str(tmp_path / "revisions"),
+              "CARBON_AUTHOR": "테스트 컨설턴트"}
+    if companies is not None:
+        folder = tmp_path / "companies"
+        folder.mkdir(exist_ok=True)
+        for company in companies:
+            (folder / f"{company}.yaml").write_bytes((ROOT / "companies" / f"{company}.yaml").read_bytes())
+        values["CARBON_COMPANIES_DIR"] = str(folder)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ, PYTHONPATH=str(ROOT), **values)

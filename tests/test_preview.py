@@ -1,13 +1,12 @@
 """`preview` (issue 16 item 7): PNG pages of the documents, LibreOffice → PDF → pdftoppm."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from docx_helpers import ROOT, require_libreoffice
+from docx_helpers import isolated_store, require_libreoffice, require_tool
 
 from pipeline.commands import main
 from pipeline.commands import preview as preview_module
@@ -17,12 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture()
 def workspace(tmp_path, monkeypatch):
-    companies = tmp_path / "companies"
-    companies.mkdir()
-    (companies / "jinju-bolt.yaml").write_bytes((ROOT / "companies" / "jinju-bolt.yaml").read_bytes())
-    monkeypatch.setenv("CARBON_COMPANIES_DIR", str(companies))
-    monkeypatch.setenv("CARBON_OUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("CARBON_REVISIONS_DIR", str(tmp_path / "revisions"))
+    isolated_store(tmp_path, monkeypatch)
     return tmp_path
 
 
@@ -31,14 +25,7 @@ def run(*args):
 
 
 def require_pdftoppm() -> str:
-    """Path of pdftoppm; skip the test locally if it is missing, fail in CI (CI=true)."""
-    found = preview_module.pdftoppm_path()
-    if found is None:
-        message = "pdftoppm (poppler-utils) is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must install poppler-utils")
-        pytest.skip(message)
-    return found
+    return require_tool(preview_module.pdftoppm_path(), "pdftoppm (poppler-utils) is not installed", "poppler-utils")
 
 
 def test_preview_needs_the_documents_first(workspace):

@@ -4,7 +4,6 @@ Two companies are planned in a subprocess into a temporary store and out/; the r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,37 +11,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from docx_helpers import ROOT, docx_all_text, isolated_store
 
 COMPANIES = ("jinju-bolt", "jinju-gear")
 
 
 @pytest.fixture()
 def env(tmp_path, monkeypatch) -> dict:
-    values = {"CARBON_OUT_DIR": str(tmp_path / "out"), "CARBON_REVISIONS_DIR": str(tmp_path / "revisions"),
-              "CARBON_AUTHOR": "테스트 컨설턴트"}
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return dict(os.environ, PYTHONPATH=str(ROOT), **values)
+    return isolated_store(tmp_path, monkeypatch, companies=None)   # the applicants' profiles are needed too
 
 
 def cli(args: list[str]):
     from pipeline.commands import main
 
     return CliRunner().invoke(main, args)
-
-
-def docx_text(path: Path) -> str:
-    import docx
-
-    document = docx.Document(str(path))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
 
 
 def test_program_report_two_companies(env):
@@ -54,7 +36,7 @@ def test_program_report_two_companies(env):
     assert result.exit_code == 0, result.output
     path = Path(env["CARBON_OUT_DIR"]) / "program-report-2025.docx"
     assert path.is_file()
-    text = docx_text(path)
+    text = docx_all_text(path)
     for company in COMPANIES:
         folder = Path(env["CARBON_REVISIONS_DIR"]) / company / "r001"
         context = json.loads((folder / "context.json").read_text(encoding="utf-8"))
@@ -73,7 +55,7 @@ def test_program_report_without_revisions(env):
     assert result.exit_code == 0, result.output
     files = list(Path(env["CARBON_OUT_DIR"]).glob("program-report-*.docx"))
     assert len(files) == 1
-    assert "저장된 리비전이 있는 기업이 아직 없습니다" in docx_text(files[0])
+    assert "저장된 리비전이 있는 기업이 아직 없습니다" in docx_all_text(files[0])
 
 
 @pytest.mark.parametrize("year", ["abc", "1999"])

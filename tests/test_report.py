@@ -7,8 +7,6 @@ sample profile, so the test can change it); `report` runs in-process through Cli
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +15,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from docx_helpers import ROOT, docx_all_text, isolated_store
 
 COMPANY = "jinju-bolt"  # two CBAM products with a direct SEE in the stored context
 NEW_NAME = "(주)이름바뀐볼트 (가상)"
@@ -27,14 +23,7 @@ NEW_NAME = "(주)이름바뀐볼트 (가상)"
 
 @pytest.fixture()
 def env(tmp_path, monkeypatch) -> dict:
-    companies = tmp_path / "companies"
-    companies.mkdir()
-    shutil.copy(ROOT / "companies" / f"{COMPANY}.yaml", companies / f"{COMPANY}.yaml")
-    values = {"CARBON_OUT_DIR": str(tmp_path / "out"), "CARBON_REVISIONS_DIR": str(tmp_path / "revisions"),
-              "CARBON_COMPANIES_DIR": str(companies), "CARBON_AUTHOR": "테스트 컨설턴트"}
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return dict(os.environ, PYTHONPATH=str(ROOT), **values)
+    return isolated_store(tmp_path, monkeypatch, (COMPANY,))
 
 
 def run_plan(env: dict) -> None:
@@ -47,17 +36,6 @@ def cli(args: list[str]):
     from pipeline.commands import main
 
     return CliRunner().invoke(main, args)
-
-
-def docx_text(path: Path) -> str:
-    import docx
-
-    document = docx.Document(str(path))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
 
 
 def stored(env: dict, number: int) -> tuple[dict, dict]:
@@ -99,7 +77,7 @@ def test_report_uses_the_stored_revision(env):
     result = cli(["report", COMPANY])
     assert result.exit_code == 0, result.output
     report = Path(env["CARBON_OUT_DIR"]) / COMPANY / "report.docx"
-    text = docx_text(report)
+    text = docx_all_text(report)
     assert "r001" in text and "최신 초안" in text
     for figure in figures:
         assert figure in text
@@ -113,7 +91,7 @@ def test_report_uses_the_stored_revision(env):
     # the profile changes afterwards: the report still shows the stored figures
     change_profile(env)
     assert cli(["report", COMPANY]).exit_code == 0
-    text = docx_text(report)
+    text = docx_all_text(report)
     assert NEW_NAME not in text and context["company"]["company"]["name"] in text
     for figure in figures:
         assert figure in text
@@ -129,7 +107,7 @@ def test_report_uses_the_stored_revision(env):
     new_figures = see_figures(new_context)
     assert new_figures != figures
     assert cli(["report", COMPANY]).exit_code == 0
-    text = docx_text(report)
+    text = docx_all_text(report)
     assert "r001" in text and "최종본" in text and "r002" not in text  # history stops at the final one
     for figure in figures:
         assert figure in text
@@ -142,7 +120,7 @@ def test_report_latest_when_no_final(env):
     run_plan(env)
     new_context, _ = stored(env, 2)
     assert cli(["report", COMPANY]).exit_code == 0
-    text = docx_text(Path(env["CARBON_OUT_DIR"]) / COMPANY / "report.docx")
+    text = docx_all_text(Path(env["CARBON_OUT_DIR"]) / COMPANY / "report.docx")
     assert "r002" in text and NEW_NAME in text
     for figure in see_figures(new_context):
         assert figure in text

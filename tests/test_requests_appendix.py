@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from docx_helpers import ROOT
+from docx_helpers import ROOT, isolated_store
 
 from pipeline.content import get_content
 from pipeline.missing import (MARKER, collapse_table_markers, distinct, due_of, in_request_order, markers_in, need_of,
@@ -260,12 +260,7 @@ def test_overrides_land_under_their_heading_in_the_body_or_the_appendix():
 
 @pytest.fixture()
 def workspace(tmp_path, monkeypatch):
-    companies = tmp_path / "companies"
-    companies.mkdir()
-    (companies / "jinju-bolt.yaml").write_bytes((ROOT / "companies" / "jinju-bolt.yaml").read_bytes())
-    monkeypatch.setenv("CARBON_COMPANIES_DIR", str(companies))
-    monkeypatch.setenv("CARBON_OUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("CARBON_REVISIONS_DIR", str(tmp_path / "revisions"))
+    isolated_store(tmp_path, monkeypatch)
     return tmp_path
 
 

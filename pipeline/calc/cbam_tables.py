@@ -31,6 +31,40 @@ def _indicators(text: str) -> set[str]:
     return set(re.findall(r"\(([0-9A-Z])\)", text or ""))
 
 
+_INDEXES: dict[tuple[int, str], tuple[list, dict]] = {}
+
+
+def _indexed(rows: list[dict], kind: str, build) -> dict:
+    """`build(rows)`, computed once per table (content parses each file once per process, so the
+    same list comes back): a plan looks up dozens of codes and years in 1,000+ rows."""
+    key = (id(rows), kind)
+    hit = _INDEXES.get(key)
+    if hit is None or hit[0] is not rows:
+        hit = _INDEXES[key] = (rows, build(rows))
+    return hit[1]
+
+
+def _default_lines(rows: list[dict]) -> dict[str, dict[str, dict]]:
+    """table name → {CN digits: row}, heading rows without a value left out."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        if (r["total"] or "").strip() not in ("see below", ""):
+            out.setdefault(r["country"], {})[digits_of(r["cn_code"])] = r
+    return out
+
+
+def _benchmark_lines(rows: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """column key → {CN digits: rows with a value in that column}."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for key in ("column_a", "column_b"):
+        by_cn: dict[str, list[dict]] = {}
+        for r in rows:
+            if _number(r[f"{key}_bm_tco2e_per_t"]) is not None:
+                by_cn.setdefault(digits_of(r["cn_code"]), []).append(r)
+        out[key] = by_cn
+    return out
+
+
 def markup(year: int, sector: str, rules: dict) -> float:
     """The mark-up on a default value declared for goods imported in `year` (fraction)."""
     table = rules["default_value_markup"]
@@ -71,9 +105,9 @@ def default_value(cn_code, country: str, rows: list[dict], rules: dict) -> dict:
     if sheet is None:
         return {"value": None, "reason": f"원산지 {country}의 EU 기본값 표가 콘텐츠에 없음"}
     fallback = names["_other"]
+    tables = _indexed(rows, "default", _default_lines)
     for table, is_fallback in ((sheet, False), (fallback, True)):
-        lines = {digits_of(r["cn_code"]): r for r in rows if r["country"] == table
-                 and (r["total"] or "").strip() not in ("see below", "")}
+        lines = tables.get(table, {})
         line, reason = _one_line(code, lines, lambda r: (r["total"], r["route"]))
         if line is None:
             return {"value": None, "reason": reason}
@@ -113,10 +147,7 @@ def benchmark(cn_code, column: str, route: list[str], year: int, rows: list[dict
     """
     code = digits_of(cn_code)
     key = "column_a" if column == "A" else "column_b"
-    by_cn: dict[str, list[dict]] = {}
-    for r in rows:
-        if _number(r[f"{key}_bm_tco2e_per_t"]) is not None:
-            by_cn.setdefault(digits_of(r["cn_code"]), []).append(r)
+    by_cn = _indexed(rows, "benchmark", _benchmark_lines)[key]
 
     def value(lines: list[dict]) -> float | None:
         fitting = []
@@ -133,7 +164,8 @@ def benchmark(cn_code, column: str, route: list[str], year: int, rows: list[dict
             fitting.append(_number(r[f"{key}_bm_tco2e_per_t"]))
         return max(fitting) if fitting else None
 
-    per_cn = {c: value(lines) for c, lines in by_cn.items()}
+    # only the lines that can decide this code: those it starts with, or that start with it
+    per_cn = {c: value(lines) for c, lines in by_cn.items() if code.startswith(c) or c.startswith(code)}
     line, reason = _one_line(code, {c: {"cn": c, "value": v} for c, v in per_cn.items()}, lambda r: r["value"])
     if line is None or line["value"] is None:
         return {"value": None, "column": column, "reason": reason or "해당 생산경로의 벤치마크 없음"}

@@ -108,7 +108,7 @@ def read_document(company_id: str, number: int, name: str, root: Path | None = N
             archive.getinfo("word/document.xml")
             if archive.testzip() is not None:
                 raise zipfile.BadZipFile("damaged member")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, RuntimeError):  # RuntimeError: also an unsupported compression
         raise RevisionError(f"{company_id} r{number:03d}의 {name}({path})이(가) 손상되었습니다 (Word 문서로 읽을 수 없음)") from None
     return data
 
