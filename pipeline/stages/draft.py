@@ -74,7 +74,8 @@ def fmt_number(value, digits: int = 0, need: str = "값") -> Markup:
 def fmt_range(rng, digits: int = 0, need: str = "범위") -> Markup:
     if not rng or rng.get("low") is None or rng.get("high") is None:
         return Markup(marker(safe_text(need)))
-    return Markup(f"{rng['low']:,.{digits}f}–{rng['high']:,.{digits}f}")
+    low, high = f"{rng['low']:,.{digits}f}", f"{rng['high']:,.{digits}f}"
+    return Markup(low if low == high else f"{low}–{high}")   # a capped grant is one number, not 300–300
 
 
 def need(text: str) -> Markup:

@@ -43,6 +43,8 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
         "eligible": chosen["eligible"],
         "score": chosen["score"],
         "measures": measures,
+        # the equipment the selected measures act on, each once (metering, follow-up lists)
+        "measured_equipment": list(dict.fromkeys(e.split(" · ")[-1] for m in measures for e in m["equipment"])),
         "goals": goals,
         "kpis": kpis,
         "outputs": outputs,
@@ -323,7 +325,7 @@ def _budget(program, measures, company, missing, method) -> dict:
             missing.add(f"overrides.investment_krw_million.{m['id']}", f"{m['name']} 견적(2곳 이상)", "사업비 구성")
     for extra in overrides.get("budget_items") or []:
         value = float(extra["krw_million"])
-        lines.append({"item": extra["item"], "measure_id": None, "kind": extra["item"], "krw_million": {"low": value, "high": value},
+        lines.append({"item": extra["item"], "measure_id": None, "kind": "용역·기타", "krw_million": {"low": value, "high": value},
                       "installation_krw_million": None, "quotes": None, "basis": extra["basis"],
                       "saving_krw_million": None, "payback_years": None})
     priced = [l for l in lines if l["krw_million"]]
