@@ -145,6 +145,11 @@ class Content:
         return self.require(self.read("partners.yaml"), "partners", "partners.yaml")
 
     @cached_property
+    def ministries(self) -> dict:
+        """Ministry renames and transfers of functions (정부조직법), to name a program's ministry as it is now."""
+        return self.read("regulations/ministries.yaml")
+
+    @cached_property
     def programs(self) -> dict:
         """Program catalog keyed by id, in id order (deterministic)."""
         folder = self.root / "programs"

@@ -37,10 +37,12 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
         unknown = sum(1 for c in checks if c["ok"] is None)
         penalty = unknown * method.get("unknown_penalty", 0)
         score = max(0, min(100, round(sum(p["points"] for p in parts) - penalty)))
+        ministry = current_ministry(program, content.ministries)
         matches.append({
             "program_id": program["id"],
             "name": program["name"],
-            "agency": f"{program.get('ministry') or ''} / {program.get('agency') or ''}".strip(" /"),
+            "agency": f"{ministry or ''} / {program.get('agency') or ''}".strip(" /"),
+            "ministry_at_notice": program.get("ministry") if ministry != program.get("ministry") else None,
             "type": program.get("type"),
             "eligible": eligible,
             "score": score,
@@ -306,3 +308,16 @@ def _rule_applies(when: dict, f: dict) -> bool:
         if key == "toe_between" and not (value[0] <= f["toe"] < value[1]):
             return False
     return True
+
+
+def current_ministry(program: dict, ministries: dict) -> str | None:
+    """The ministry that runs the program now: a record keeps the name its notice used (with
+    `ministry_as_of`); renames and transfers of functions since then come from the 정부조직법 record."""
+    name, as_of = program.get("ministry"), str(program.get("ministry_as_of") or "")
+    for move in ministries.get("transfers") or []:
+        if program.get("id") in move["programs"] and name == move["from"] and as_of < str(move["effective"]):
+            return move["to"]
+    for rename in ministries.get("renames") or []:
+        if name == rename["old"] and as_of < str(rename["effective"]):
+            name = rename["new"]
+    return name
