@@ -140,15 +140,22 @@ def text_twips(text: str, bold: bool = False) -> int:
     return int(sum(_char_em(ch) for ch in text) * CELL_TEXT_PT * 20 * (1.05 if bold else 1.0))
 
 
-def unbreakable_tokens(text: str) -> list[str]:
+# A unit after a number: Latin letters, %, ° or μ, up to 8 characters (MWh, TJ, kW, tCO2e, %, °C).
+UNIT = re.compile(r"^[A-Za-z%°μ][A-Za-z0-9%°/²³·]{0,7}[,.;:)]?$")
+
+
+def unbreakable_tokens(text: str, with_units: bool = False) -> list[str]:
     """The pieces a line may not break inside: numbers, codes, ranges, dates, Latin words, and
-    Hangul words up to KEEP_HANGUL syllables (longer ones by that many)."""
+    Hangul words up to KEEP_HANGUL syllables (longer ones by that many). `with_units` keeps a
+    number and its unit (728 MWh) together: wanted where the page allows, not required."""
     out = []
     # a line may break after '/' (addresses, 8.8/10.9), so a long URL is not one token
     for token in (part for word in text.split() for part in re.split(r"(?<=/)(?=.)", word)):
         if any(ord(ch) > 0x2E80 for ch in token):
             for part in re.split(r"(?<=[·/,])", token):
                 out.append(part[:KEEP_HANGUL] if all(ord(c) > 0x2E80 for c in part) else part)
+        elif with_units and out and UNIT.match(token) and out[-1][-1:].isdigit():
+            out[-1] += " " + token     # a number and its unit (728 MWh) stay on one line
         else:
             out.append(token)
     return out
@@ -165,7 +172,8 @@ def column_widths(rows: list[list["_Cell"]], ncols: int, total: int) -> list[int
         tokens = [(t, b) for cell, b in zip(cells, bold) for t in unbreakable_tokens(cell.text)]
         numeric.append(max((text_twips(t, h) for t, h in tokens if any(ch.isdigit() for ch in t)), default=0)
                        + CELL_MARGINS_TWIPS)
-        least.append(max([text_twips(t, h) for t, h in tokens] + [0]) + CELL_MARGINS_TWIPS)
+        whole = [(t, b) for cell, b in zip(cells, bold) for t in unbreakable_tokens(cell.text, with_units=True)]
+        least.append(max([text_twips(t, h) for t, h in whole] + [0]) + CELL_MARGINS_TWIPS)
         lines = [text_twips(line, b) for cell, b in zip(cells, bold) for line in cell.text.split("\n")]
         natural.append(max(max(lines, default=0) + CELL_MARGINS_TWIPS, least[-1]))
     if sum(least) > total:        # labels cannot all stay whole: numbers still must

@@ -8,6 +8,7 @@ neither stays None and is listed as 확인 필요.
 """
 from __future__ import annotations
 
+from pipeline.calc.finance import financial_summary
 from pipeline.calc.measures import REPLACES_FUEL
 from pipeline.content import Content
 from pipeline.errors import ContentError, PipelineError
@@ -33,6 +34,10 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     consortium = _consortium(company, program, ptype, content, method, missing)
     budget = _budget(program, measures, company, missing, method)
     _tie_to_budget(kpis + outputs, budget, missing, whole_budget=ptype not in ("설비", "융자", "보증"))
+    finance = financial_summary(company["company"].get("financials"))
+    if not finance["complete"]:
+        missing.add("company.financials", "최근 3개 사업연도 재무현황(매출액·영업이익·부채총계·자본총계, 재무제표 기준)", "재무현황")
+    equipment_spec = _equipment_spec(company, measures, budget, content) if ptype in ("설비", "융자", "보증") else []
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
@@ -50,6 +55,8 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
         "outputs": outputs,
         "consortium": consortium,
         "budget": budget,
+        "finance": finance,
+        "equipment_spec": equipment_spec,
         "schedule": schedule,
         "mv_window": mv_window,
         "rd_cost_categories": (method.get("rd_cost_categories") or {}).get("items") or [],
@@ -393,3 +400,42 @@ def _schedule(ptype, duration, start, method) -> dict:
              "cells": ["■" if s <= i + step and i + 1 <= e else "" for i in range(0, months, step)]}
             for name, s, e, out in phases]
     return {"months": labels, "rows": rows, "unit": "분기" if step == 3 else "월"}
+
+
+# Equipment facts shown in the 기존 설비 column, in this order (their Korean words are the 자료요청서's).
+_SPEC_FACTS = ("drive", "control", "burner", "lamp", "motor_class", "hvac_kind")
+
+
+def _equipment_spec(company: dict, measures: list[dict], budget: dict, content: Content) -> list[dict]:
+    """기존 설비 ↔ 도입 설비 명세: for each equipment measure of the plan, the equipment it replaces or
+    improves (from the profile) beside what is to be installed (the planned investment's model,
+    capacity, efficiency, quantity and location, from the quote or catalogue). Unknown cells stay None."""
+    words = content.read("intake/fields.yaml")
+    existing = {}
+    for process in company.get("processes") or []:
+        for item in process.get("equipment") or []:
+            existing[f"{process['name']} · {item['name']}"] = item
+    planned = company.get("planned_investments") or []
+    cost = {line["measure_id"]: line for line in budget["lines"] if line.get("measure_id")}
+    rows = []
+    for m in measures:
+        if m.get("kind") == "operation":
+            continue
+        plan = next((p for p in planned if p.get("measure") == m["id"]), {})
+        for label in m["equipment"]:
+            item = existing.get(label) or {}
+            facts = []
+            for key in _SPEC_FACTS:
+                if item.get(key):
+                    values = (words.get(f"processes[].equipment[].{key}") or {}).get("values") or {}
+                    facts.append(values.get(item[key], item[key]))
+            rows.append({
+                "measure": m["name"], "measure_id": m["id"],
+                "existing": {"name": item.get("name") or label.split(" · ")[-1], "process": label.split(" · ")[0],
+                             "count": item.get("count"), "rated_kw": item.get("rated_kw"),
+                             "year_installed": item.get("year_installed"), "facts": facts},
+                "new": {key: plan.get(key) for key in ("model", "capacity", "efficiency", "quantity", "location")},
+                "planned": bool(plan),
+                "krw_million": (cost.get(m["id"]) or {}).get("krw_million"),
+            })
+    return rows
