@@ -35,6 +35,7 @@ from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import (MARKER, collapse_table_markers, distinct, due_of, in_request_order, marker,
                               markers_in, need_of, owner_of, requests_by_document)
+from pipeline.stages.criteria_check import criteria_rows, includes
 from pipeline.stages.korean import pick
 
 DOCUMENTS = {
@@ -125,8 +126,12 @@ def draft(context: dict, content: Content) -> dict:
     for key in DOCUMENTS:
         structure = content.read(f"sections/{key}/structure.yaml")
         files = structure.get(ptype) or structure["default"]
-        bodies[key] = "\n\n".join(_render(env, content, f"{key}/{name}", dict(context, doc=key, today=today))
-                                    for name in files)
+        rendered = [(name, _render(env, content, f"{key}/{name}", dict(context, doc=key, today=today))) for name in files]
+        bodies[key] = "\n\n".join(text for _name, text in rendered)
+        if key == "plan":
+            check, rows = _criteria_check(env, content, context, rendered)
+            # a table of criteria starts a page; the one-line 'no criteria yet' note does not need one
+            bodies[key] += f"\n\n{PAGEBREAK if rows else ''}\n\n{check}"
     missing = context.setdefault("missing", [])
     _record_section_markers(missing, bodies)
     rules = content.read(REQUESTS_RULES)
@@ -177,6 +182,22 @@ def _render(env: jinja2.Environment, content: Content, name: str, values: dict) 
         raise ContentError(f"{content.root / 'sections' / name}: {exc.message} (컨텍스트에 없는 값)") from None
     except jinja2.TemplateError as exc:
         raise ContentError(f"{content.root / 'sections' / name}: 섹션 템플릿 오류: {exc}") from None
+
+
+CRITERIA_CHECK = "plan/criteria_check.md"
+
+
+def _criteria_check(env: jinja2.Environment, content: Content, context: dict,
+                    rendered: list[tuple[str, str]]) -> tuple[str, list[dict]]:
+    """The plan's appendix 평가 기준 자체 점검, from the target program's evaluation criteria."""
+    program = content.programs[context["strategy"]["program_id"]]
+    criteria = program.get("evaluation_criteria") or {}
+    sections = [{"stem": name.removesuffix(".md"), "text": text,
+                 "includes": includes((content.root / "sections" / "plan" / name).read_text(encoding="utf-8"))}
+                for name, text in rendered]
+    rows = criteria_rows(criteria.get("items") or [], sections) if isinstance(criteria, dict) else []
+    source = criteria.get("source") if isinstance(criteria, dict) else None
+    return _render(env, content, CRITERIA_CHECK, {"rows": rows, "program": program["name"], "source": source}), rows
 
 
 # ---------------------------------------------------------------- 요청 자료 목록 (the appendix)
