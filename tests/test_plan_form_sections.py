@@ -60,7 +60,9 @@ def test_financials_incomplete_or_absent_are_asked():
 def test_plan_shows_the_financial_table_or_asks_for_it(plans):
     bolt = _plan(plans["jinju-bolt"])
     assert "재무 현황" in bolt and "| 부채비율 (%) | 141.5 | 139.6 | 133.0 |" in bolt
-    mold = plans["jinju-mold"]
+    profile = copy.deepcopy(load_profile("jinju-mold", get_content()).data)
+    profile["company"].pop("financials")
+    mold = context_from_profile(profile)
     assert "[확인 필요: 최근 3개 사업연도 재무현황" in _plan(mold)
     assert any(m["field"] == "company.financials" for m in mold["missing"])
 

@@ -335,6 +335,8 @@ def _budget(program, measures, company, missing, method) -> dict:
         lines.append({"item": extra["item"], "measure_id": None, "kind": "용역·기타", "krw_million": {"low": value, "high": value},
                       "installation_krw_million": None, "quotes": None, "basis": extra["basis"],
                       "saving_krw_million": None, "payback_years": None})
+    needs = method["budget_total_need"]
+    total_need = needs.get(program.get("type")) or needs["default"]
     priced = [l for l in lines if l["krw_million"]]
     unpriced = [l["item"] for l in lines if not l["krw_million"]]
     total = basis = None
@@ -346,7 +348,7 @@ def _budget(program, measures, company, missing, method) -> dict:
         total = {"low": sum(l["krw_million"]["low"] for l in priced), "high": sum(l["krw_million"]["high"] for l in priced)}
         basis = "견적 합계" + (f" (견적 미확보 {len(unpriced)}건 제외)" if unpriced else "")
     else:
-        missing.add("strategy.budget", "조치별 설비 견적(총사업비 산정)", "사업비 구성")
+        missing.add("strategy.budget", total_need, "사업비 구성")
     gov = company_cash = None
     if total and share is not None:
         gov = {k: min(v * share / 100, cap) if cap else v * share / 100 for k, v in total.items()}
@@ -367,6 +369,7 @@ def _budget(program, measures, company, missing, method) -> dict:
         "vat_note": support.get("vat_note"),
         "total_krw_million": total,
         "total_basis": basis,
+        "total_need": total_need,
         "gov_krw_million": gov,
         "gov_capped": bool(total and cap and share and total["high"] * share / 100 > cap),
         "company_krw_million": company_cash,
