@@ -145,6 +145,24 @@ def fix_fonts_and_language(doc) -> None:
         set_rfonts(rfonts)
 
 
+# 개조식 marks of Korean plans and reports for bullet levels 1-3 (○ item, − detail, · note), in the
+# body font instead of Word's Symbol-font dot.
+KOREAN_BULLETS = {"List Bullet": "○", "List Bullet 2": "−", "List Bullet 3": "·"}
+
+
+def korean_bullets(doc) -> None:
+    numbering = doc.part.numbering_part.element
+    for style_name, mark in KOREAN_BULLETS.items():
+        num_id = doc.styles[style_name].element.pPr.numPr.numId.val
+        abstract_id = numbering.num_having_numId(num_id).abstractNumId.val
+        abstract = next(a for a in numbering.findall(qn("w:abstractNum")) if int(a.get(qn("w:abstractNumId"))) == abstract_id)
+        for lvl in abstract.findall(qn("w:lvl")):
+            lvl.find(qn("w:lvlText")).set(qn("w:val"), mark)
+            rpr = lvl.find(qn("w:rPr"))
+            if rpr is not None and rpr.find(qn("w:rFonts")) is not None:
+                set_rfonts(rpr.find(qn("w:rFonts")))
+
+
 def fix_settings(doc) -> None:
     settings = doc.settings.element
     lang = settings.find(qn("w:themeFontLang"))
@@ -477,6 +495,7 @@ def build_template(key: str, title: str):
     drop_styles_with_effects(doc)
     define_styles(doc)
     fix_fonts_and_language(doc)
+    korean_bullets(doc)
     fix_settings(doc)
     add_font_to_font_table(doc)
     header = "{{ doc_title }}" if key == "evaluation" else "{{ company_name }} · {{ doc_title }}"
