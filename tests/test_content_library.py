@@ -120,6 +120,34 @@ def test_measure_ranges(measures):
         assert lt is None or (_is_number(lt) and lt > 0), m["id"]
 
 
+INVESTMENT_KINDS = {"installed_cost", "standard_installed_cost"}
+
+
+def test_a_sourced_investment_range_says_where_it_comes_from(measures):
+    """Issue 14 item 5: a unit-cost range is shown as 개략 추정 — publisher year, so it must name its
+    publisher, title, year, address and place in the document, its price year and kind (an installed
+    cost, never a subsidy rate); a foreign-currency range keeps the published figures and its
+    exchange rate with a source, and leaves the KRW fields to the code."""
+    for m in measures:
+        inv = m["investment"]
+        foreign = (inv.get("currency_original") or "KRW") != "KRW"
+        if foreign:
+            assert inv.get("low") is None and inv.get("high") is None, f"{m['id']}: KRW is computed from *_original × fx"
+            _check_range({"low": inv.get("low_original"), "high": inv.get("high_original")}, f"{m['id']}.investment.original")
+            fx = inv.get("fx") or {}
+            assert _is_number(fx.get("rate")) and fx["rate"] > 0 and fx.get("source"), m["id"]
+        priced = (inv.get("low_original") if foreign else inv.get("low")) is not None
+        if not priced:
+            continue
+        src = inv.get("source") or {}
+        for key in ("publisher", "title", "year", "url", "locator"):
+            assert src.get(key), f"{m['id']}.investment.source.{key}"
+        assert isinstance(inv.get("price_year"), int), m["id"]
+        assert inv.get("kind") in INVESTMENT_KINDS, m["id"]
+        assert inv.get("vat_included") in (True, False, None), m["id"]
+        assert isinstance(inv.get("verified"), bool), m["id"]
+
+
 def test_measure_missing_numbers_are_explained(measures):
     """A null saving range or an unverified value must carry a note saying why."""
     for m in measures:

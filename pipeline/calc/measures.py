@@ -8,6 +8,8 @@ unknown one is a question to the company, and nothing is counted until it is ans
 Equipment energy is estimated from rated kW × hours × the library's load factor; where the library
 has no sourced load factor, the process's energy of that source is split by rated power. Where
 neither works, or the library has no price, the figure stays None and the document shows 확인 필요.
+A sourced unit-cost range × the equipment's rated kW or count gives an indicative investment,
+labelled 개략 추정 with its publisher and year; the consultant's quote replaces it.
 Equipment that declares its `energy_source` is a target (and takes a share) only on that side.
 
 Measures on the same equipment do not add up: they are taken in the order new equipment →
@@ -194,12 +196,16 @@ def _measure_item(measure, source_kind, targets, load_factors, site_mwh, fuel_by
     else:  # a share of a quantity the profile cannot give (no-load loss, recoverable heat)
         item.update({"saving_mwh": None, "saving_tj": None, "saving_tco2e": None, "saving_krw_million": None})
     quote = quotes.get(measure["id"])
+    item["investment_estimate"] = None
     if quote:
         item["investment_krw_million"] = {"low": float(quote["low"]), "high": float(quote["high"])}
-        item["investment_basis"] = "기업 견적 (프로필 overrides.investment_krw_million)"
+        item["investment_basis"] = "기업 견적"
     else:
-        item["investment_krw_million"] = _investment(measure.get("investment") or {}, rated_kw, units)
-        item["investment_basis"] = "content/measures.yaml 단가 범위" if item["investment_krw_million"] else None
+        investment = measure.get("investment") or {}
+        item["investment_krw_million"], calc = _investment(investment, rated_kw, units)
+        if item["investment_krw_million"]:
+            item["investment_estimate"] = {**estimate_source(investment), "calc": calc}
+        item["investment_basis"] = item["investment_estimate"]["label"] if item["investment_estimate"] else None
     item["payback_years"] = _payback(item["investment_krw_million"], item["saving_krw_million"])
     return item
 
@@ -333,19 +339,52 @@ def _heat_pump_savings(item, base_tco2e, low_pct, high_pct, electricity_price, f
     return out
 
 
-def _investment(investment: dict, rated_kw: float, units: int):
-    low, high, basis = investment.get("low"), investment.get("high"), investment.get("basis")
+def unit_cost_krw(investment: dict):
+    """(low, high) KRW per unit of the basis, from the library's sourced range, or None.
+
+    A range first published in another currency is kept as published (low_original/high_original)
+    and converted here with the sourced exchange rate of its price year (fx.rate), so the KRW
+    figure is never a second, hand-copied number that could drift from its source."""
+    currency = investment.get("currency_original") or "KRW"
+    if currency == "KRW":
+        low, high = investment.get("low"), investment.get("high")
+    else:
+        rate = (investment.get("fx") or {}).get("rate")
+        low_o, high_o = investment.get("low_original"), investment.get("high_original")
+        if rate is None or low_o is None or high_o is None:
+            return None
+        low, high = low_o * rate, high_o * rate
     if low is None or high is None:
         return None
-    if basis == "per_kw":
-        if not rated_kw:
-            return None
-        return {"low": low * rated_kw / 1e6, "high": high * rated_kw / 1e6}
-    if basis == "per_unit":
-        return {"low": low * units / 1e6, "high": high * units / 1e6}
-    if basis == "fixed":
-        return {"low": low / 1e6, "high": high / 1e6}
-    return None
+    return float(low), float(high)
+
+
+def estimate_source(investment: dict) -> dict:
+    """What a reader needs to check an indicative (개략 추정) investment: who published the unit
+    cost, when, where in the document, at which price year and exchange rate."""
+    source, fx = investment.get("source") or {}, investment.get("fx") or {}
+    publisher, year = source.get("publisher"), source.get("year")
+    label = "개략 추정" + (f" — {publisher}" if publisher else "") + (f" {year}" if year else "")
+    currency = investment.get("currency_original") or "KRW"
+    foreign = currency != "KRW"
+    return {"label": label, "publisher": publisher, "title": source.get("title"), "year": year,
+            "url": source.get("url"), "locator": source.get("locator"), "price_year": investment.get("price_year"),
+            "unit": investment.get("unit"), "vat_included": investment.get("vat_included"),
+            "verified": bool(investment.get("verified")),
+            "original": f"{investment.get('low_original'):,g}–{investment.get('high_original'):,g} {currency}" if foreign else None,
+            "fx": f"{fx.get('rate'):,g} KRW/{currency} ({fx.get('source')})" if foreign and fx.get("rate") else None}
+
+
+def _investment(investment: dict, rated_kw: float, units: int):
+    """(KRW million range, the worked calculation shown to the reader) or (None, None)."""
+    costs = unit_cost_krw(investment)
+    quantity = {"per_kw": rated_kw, "per_unit": units, "fixed": 1}.get(investment.get("basis"))
+    if costs is None or not quantity:
+        return None, None   # per_m2: the profile records no areas, so the estimate waits for a quote
+    word = (investment.get("unit") or "").partition("/")[2] or "식"   # KRW/kW → kW, KRW/등기구 → 등기구
+    low, high = costs[0] * quantity / 1e6, costs[1] * quantity / 1e6
+    calc = f"{quantity:,g} {word} × {costs[0]:,.0f}–{costs[1]:,.0f}원/{word} = {low:,.1f}–{high:,.1f}백만원"
+    return {"low": low, "high": high}, calc
 
 
 def _payback(investment, saving):

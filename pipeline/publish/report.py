@@ -186,7 +186,7 @@ def _diagnosis(context: dict) -> str:
                 total += low
             inv = m.get("investment_krw_million")
             inv_text = (f"{_n(_low(inv), 0)}–{_n(inv.get('high'), 0)}" if isinstance(inv, dict) and inv.get("high") is not None
-                        else _n(_low(inv), 0, "투자비 견적"))
+                        else _n(_low(inv), 0, "투자비 견적")) + (" (개략 추정)" if m.get("investment_estimate") else "")
             rows.append([_cell(m.get("name")), _n(low, 1, "감축량 산정 자료"), inv_text])
         out += [_table(["조치", "감축량 하한(tCO2e/년)", "투자비(백만원)"], rows), ""]
         note = f" (감축량을 산정하지 못한 조치 {unknown}건 제외)" if unknown else ""

@@ -308,7 +308,8 @@ def _budget(program, measures, company, missing, method) -> dict:
     """The plan's budget from figures the pipeline may state: the consultant's quotes
     (overrides.investment_krw_million, with 설치·공사비 where given), the other cost lines
     (overrides.budget_items), and the program's share and cap. A line without a quote is shown as
-    such and left out of the sums, which say so; nothing is estimated without a sourced range."""
+    such and left out of the sums, which say so; nothing is estimated without a sourced range, and
+    a line priced from one (개략 추정) says so and still asks for the quotes that replace it."""
     support = program.get("support") or {}
     share = support.get("gov_share_pct_midsize") if company["company"]["size_class"] == "중견" and support.get("gov_share_pct_midsize") else support.get("gov_share_pct")
     cap = support.get("max_krw_million")
@@ -326,14 +327,16 @@ def _budget(program, measures, company, missing, method) -> dict:
             "kind": "진단·개선 용역" if m.get("kind") == "operation" else ("설비비·설치공사비" if install is None else "설비비"),
             "krw_million": inv, "installation_krw_million": install, "quotes": (q or {}).get("quotes"),
             "basis": (q or {}).get("note") or m.get("investment_basis"),
+            # an indicative figure from a sourced unit-cost range, until the quotes come in
+            "estimate": None if q else m.get("investment_estimate"),
             "saving_krw_million": m["saving_krw_million"], "payback_years": m["payback_years"],
         })
-        if inv is None:
+        if inv is None or lines[-1]["estimate"]:
             missing.add(f"overrides.investment_krw_million.{m['id']}", f"{m['name']} 견적(2곳 이상)", "사업비 구성")
     for extra in overrides.get("budget_items") or []:
         value = float(extra["krw_million"])
         lines.append({"item": extra["item"], "measure_id": None, "kind": "용역·기타", "krw_million": {"low": value, "high": value},
-                      "installation_krw_million": None, "quotes": None, "basis": extra["basis"],
+                      "installation_krw_million": None, "quotes": None, "basis": extra["basis"], "estimate": None,
                       "saving_krw_million": None, "payback_years": None})
     needs = method["budget_total_need"]
     total_need = needs.get(program.get("type")) or needs["default"]
@@ -346,7 +349,8 @@ def _budget(program, measures, company, missing, method) -> dict:
         basis = f"지원 한도 {cap:,.0f}백만원 ÷ 정부 지원 비율 {share:g}% (공고문 기준 최대 사업비)"
     elif priced:
         total = {"low": sum(l["krw_million"]["low"] for l in priced), "high": sum(l["krw_million"]["high"] for l in priced)}
-        basis = "견적 합계" + (f" (견적 미확보 {len(unpriced)}건 제외)" if unpriced else "")
+        estimated = [l for l in priced if l["estimate"]]
+        basis = ("견적·개략 추정 합계" if estimated else "견적 합계") + (f" (견적 미확보 {len(unpriced)}건 제외)" if unpriced else "")
     else:
         missing.add("strategy.budget", total_need, "사업비 구성")
     gov = company_cash = None

@@ -206,7 +206,8 @@ def fingerprint(paths: list[Path], base: Path) -> str:
     """SHA-256 over the relative names and bytes of templates and content used for a render."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(str(path.relative_to(base)).encode())
+        # content/ may live outside the project (CARBON_CONTENT_DIR): then its own path names it
+        digest.update(str(path.relative_to(base) if path.is_relative_to(base) else path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
