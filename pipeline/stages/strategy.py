@@ -33,16 +33,18 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
     kpis, outputs = _kpis(context, measures, ptype, end_year, content, missing, method, schedule, mv_window)
     consortium = _consortium(company, program, ptype, content, method, missing)
     budget = _budget(program, measures, company, missing, method)
-    _tie_to_budget(kpis + outputs, budget, missing, whole_budget=ptype not in ("설비", "융자", "보증"))
+    equipment_program = ptype in method["equipment_program_types"]
+    _tie_to_budget(kpis + outputs, budget, missing, whole_budget=not equipment_program)
     finance = financial_summary(company["company"].get("financials"))
     if not finance["complete"]:
         missing.add("company.financials", "최근 3개 사업연도 재무현황(매출액·영업이익·부채총계·자본총계, 재무제표 기준)", "재무현황")
-    equipment_spec = _equipment_spec(company, measures, budget, content) if ptype in ("설비", "융자", "보증") else []
+    equipment_spec = _equipment_spec(company, measures, budget, content) if equipment_program else []
     context["strategy"] = {
         "program_id": program["id"],
         "program": {k: v for k, v in chosen.items() if k != "why"},
         "program_name": program["name"],
         "program_type": ptype,
+        "equipment_program": equipment_program,
         "program_agency": chosen["agency"],
         "chosen_because": chosen["why"],
         "eligible": chosen["eligible"],
@@ -317,7 +319,7 @@ def _budget(program, measures, company, missing, method) -> dict:
     quotes = overrides.get("investment_krw_million") or {}
     lines = []
     # A service or R&D program funds the work, not the equipment: its budget has no measure lines.
-    funded = [] if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") else measures
+    funded = [] if program.get("type") in method["work_program_types"] else measures
     for m in funded:
         q = quotes.get(m["id"])
         inv = m["investment_krw_million"]
@@ -343,7 +345,7 @@ def _budget(program, measures, company, missing, method) -> dict:
     priced = [l for l in lines if l["krw_million"]]
     unpriced = [l["item"] for l in lines if not l["krw_million"]]
     total = basis = None
-    if program.get("type") in ("컨설팅/바우처", "R&D", "사업화") and cap and share and not priced:
+    if program.get("type") in method["work_program_types"] and cap and share and not priced:
         # Service and R&D programs are budgeted up to the program's limit, not by equipment quotes.
         total = {"low": cap * 100 / share, "high": cap * 100 / share}
         basis = f"지원 한도 {cap:,.0f}백만원 ÷ 정부 지원 비율 {share:g}% (공고문 기준 최대 사업비)"
