@@ -27,14 +27,20 @@ ELIGIBILITY_KEYS = {
     "size_classes", "industries_ksic_prefixes", "regions", "requires_export", "requires_eu_export",
     "requires_cbam_goods", "exclude_k_ets", "only_k_ets", "required_certifications",
     "requires_emissions_data", "requires_consortium", "requires_prior_program", "energy_toe_min",
-    "energy_toe_max", "min_years_in_business", "excludes_prior_participation", "other",
+    "energy_toe_max", "min_years_in_business", "years_in_business_max", "revenue_max_krw_100m", "revenue_basis",
+    "smart_factory_level_min", "requires_industrial_complex", "cities", "excludes_prior_participation", "other",
 }
 WINDOW_KEYS = {"year", "open", "close", "recurring", "typical_months", "note"}
 SOURCE_KEYS = {"url", "publisher", "title", "checked"}
 
 TYPES = {"R&D", "사업화", "설비", "컨설팅/바우처", "융자", "보증"}
 PER = {"기업", "과제", "컨소시엄", "사업장"}
-SIZE_CLASSES = {"중소", "중견"}
+SIZE_CLASSES = {"중소", "중견", "소기업", "소상공인"}
+REVENUE_BASES = {"3yr_average", "last_year"}
+SMART_FACTORY_LEVELS = {"기초", "중간1", "중간2", "고도화"}
+# A 가점's `when`: the company facts it needs (pipeline/calc/eligibility.py condition).
+WHEN_KEYS = {"in_industrial_complex", "capital_region", "ksic_prefixes", "certifications_any",
+             "smart_factory_level_min", "cbam_exporter", "customer_demands", "prior_programs_any"}
 RECURRING = {"annual", "monthly", "rolling", "once"}
 NEEDS = {"cbam", "re100", "energy_efficiency", "facility_investment", "esg", "rd", "supply_chain", "financing"}
 PREFERENCE_KEYS = {
@@ -84,18 +90,28 @@ def test_program_shape(path: Path):
     assert isinstance(el, dict) and set(el) == ELIGIBILITY_KEYS, f"{name}: eligibility keys {set(el) ^ ELIGIBILITY_KEYS}"
     assert el["size_classes"] and set(el["size_classes"]) <= SIZE_CLASSES, f"{name}: size_classes"
     for k in ("requires_export", "requires_eu_export", "requires_cbam_goods", "exclude_k_ets", "only_k_ets",
-              "requires_emissions_data", "requires_consortium", "excludes_prior_participation"):
+              "requires_emissions_data", "requires_consortium", "requires_industrial_complex",
+              "excludes_prior_participation"):
         assert isinstance(el[k], bool), f"{name}: eligibility.{k} must be bool"
     assert not (el["exclude_k_ets"] and el["only_k_ets"]), f"{name}: exclude_k_ets and only_k_ets both true"
     for k in ("required_certifications", "requires_prior_program", "other"):
         assert isinstance(el[k], list), f"{name}: eligibility.{k} must be a list"
-    for k in ("industries_ksic_prefixes", "regions"):
+    for k in ("min_years_in_business", "years_in_business_max"):
+        assert el[k] is None or (isinstance(el[k], int) and el[k] > 0), f"{name}: eligibility.{k}"
+    assert el["revenue_max_krw_100m"] is None or el["revenue_max_krw_100m"] > 0, f"{name}: revenue_max_krw_100m"
+    assert (el["revenue_basis"] in REVENUE_BASES) if el["revenue_max_krw_100m"] is not None else el["revenue_basis"] is None, \
+        f"{name}: a revenue ceiling names its basis (3yr_average | last_year), no basis without a ceiling"
+    assert el["smart_factory_level_min"] is None or el["smart_factory_level_min"] in SMART_FACTORY_LEVELS, f"{name}: smart_factory_level_min"
+    for k in ("industries_ksic_prefixes", "regions", "cities"):
         assert el[k] is None or (isinstance(el[k], list) and el[k]), f"{name}: eligibility.{k} null or non-empty list"
 
     assert isinstance(d["preferences"], list), f"{name}: preferences must be a list"
     for pref in d["preferences"]:
-        assert set(pref) == {"key", "text"}, f"{name}: preference keys {set(pref)}"
+        assert set(pref) == {"key", "text", "when"}, f"{name}: preference keys {set(pref)}"
         assert pref["key"] is None or pref["key"] in PREFERENCE_KEYS, f"{name}: preference key {pref['key']!r}"
+        assert (pref["when"] is None) == (pref["key"] is None), f"{name}: a keyed preference has its condition (when), a text-only one none"
+        assert pref["when"] is None or (isinstance(pref["when"], dict) and pref["when"] and set(pref["when"]) <= WHEN_KEYS), \
+            f"{name}: preference when {pref['when']!r}"
         assert pref["text"], f"{name}: preference text empty"
     assert set(d["fits_needs"]) <= NEEDS and d["fits_needs"], f"{name}: fits_needs {d['fits_needs']}"
     assert isinstance(d["measures_funded"], list), f"{name}: measures_funded must be a list"
