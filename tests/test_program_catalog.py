@@ -17,7 +17,8 @@ FILES = sorted(PROGRAM_DIR.glob("*.yaml"))
 TOP_KEYS = {
     "id", "name", "name_en", "ministry", "agency", "ministry_as_of", "type", "support",
     "eligibility", "preferences", "fits_needs", "measures_funded", "window",
-    "required_documents", "evaluation_criteria", "excludes_programs", "source", "verified", "note",
+    "required_documents", "evaluation_criteria", "form_items", "form_differs_from_type", "excludes_programs",
+    "source", "verified", "note",
 }
 SUPPORT_KEYS = {
     "max_krw_million", "per", "gov_share_pct", "gov_share_pct_midsize", "self_funding_note",
@@ -128,7 +129,10 @@ def test_program_shape(path: Path):
 
     assert d["required_documents"] is None or isinstance(d["required_documents"], list), f"{name}: required_documents"
     ev = d["evaluation_criteria"]
-    assert ev is None or all(set(e) == {"item", "points"} for e in ev), f"{name}: evaluation_criteria items"
+    assert ev is None or (isinstance(ev, dict) and set(ev) == {"source", "total_points", "items"}), f"{name}: evaluation_criteria keys"
+    assert d["form_items"] is None or (isinstance(d["form_items"], list) and all(isinstance(x, str) and x for x in d["form_items"])), \
+        f"{name}: form_items is null or the form's headings"
+    assert d["form_differs_from_type"] in (None, True, False), f"{name}: form_differs_from_type"
     assert isinstance(d["excludes_programs"], list), f"{name}: excludes_programs must be a list"
 
     src = d["source"]
@@ -152,3 +156,49 @@ def test_k_ets_routing_present(programs):
     """The matcher routes K-ETS companies away from SME facility grants; keep both sides in the catalog."""
     assert any(d["eligibility"]["only_k_ets"] for d in programs.values())
     assert any(d["eligibility"]["exclude_k_ets"] for d in programs.values())
+
+
+PLAN_DIR = PROGRAM_DIR.parent / "sections" / "plan"
+
+
+def _plan_sections(program_type: str) -> set[str]:
+    structure = yaml.safe_load((PLAN_DIR / "structure.yaml").read_text(encoding="utf-8"))
+    return {Path(f).stem for f in structure.get(program_type) or structure["default"]}
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_evaluation_criteria_are_sourced_and_answered_by_plan_sections(path: Path):
+    """Each published criterion names the plan sections (of the plan this program type gets) that answer
+    it; points add up to what the notice states; the source is one an evaluator can check."""
+    d = _load(path)
+    ev = d["evaluation_criteria"]
+    if ev is None:
+        return
+    name = path.name
+    src = ev["source"]
+    assert set(src) == {"url", "title", "publisher", "year"}, f"{name}: evaluation_criteria.source keys {set(src)}"
+    assert str(src["url"]).startswith("http") and src["title"] and src["publisher"], f"{name}: evaluation_criteria.source"
+    assert isinstance(src["year"], int) and 2015 <= src["year"] <= 2030, f"{name}: evaluation_criteria.source.year"
+    assert ev["items"], f"{name}: evaluation_criteria without items (use null)"
+    sections = _plan_sections(d["type"])
+    for item in ev["items"]:
+        assert set(item) <= {"criterion", "points", "answered_by", "note"} and {"criterion", "points", "answered_by"} <= set(item), \
+            f"{name}: criterion keys {set(item)}"
+        assert isinstance(item["criterion"], str) and item["criterion"], f"{name}: criterion text"
+        assert item["points"] is None or (isinstance(item["points"], (int, float)) and item["points"] > 0), f"{name}: points"
+        assert item["answered_by"] and set(item["answered_by"]) <= sections, \
+            f"{name}: {item['criterion']}: answered_by {item['answered_by']} not all in the {d['type']} plan ({sorted(sections)})"
+    points = [item["points"] for item in ev["items"]]
+    if ev["total_points"] is not None:
+        assert None not in points and sum(points) == ev["total_points"], f"{name}: points add up to {sum(p or 0 for p in points)}, the notice says {ev['total_points']}"
+    else:
+        assert all(p is None for p in points) or None not in points, f"{name}: points given for some items only"
+
+
+def test_plan_sections_named_by_criteria_exist():
+    """The ids are the plan's section files (content/sections/plan/<id>.md)."""
+    for path in FILES:
+        ev = _load(path)["evaluation_criteria"] or {"items": []}
+        for item in ev["items"]:
+            for sid in item["answered_by"]:
+                assert (PLAN_DIR / f"{sid}.md").is_file(), f"{path.name}: no plan section {sid}"

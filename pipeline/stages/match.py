@@ -62,6 +62,8 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
             "preferences_earned": [p["text"] for p in preferences if p["earned"]],
             "preferences_to_confirm": [p["text"] for p in preferences if p["earned"] is None],
             "evaluation_criteria": program.get("evaluation_criteria"),
+            "form_items": program.get("form_items"),
+            "form_differs_from_type": program.get("form_differs_from_type"),
             "source_url": (program.get("source") or {}).get("url"),
             "verified": program.get("verified", False),
             "routed": program["id"] in preferred,
