@@ -108,6 +108,11 @@ class Content:
     def korea_energy(self) -> dict:
         return self.read("regulations/korea_energy.yaml")
 
+    @cached_property
+    def sme_size(self) -> dict:
+        """소기업·소상공인 thresholds by industry (중소기업기본법 시행령 별표 3, 소상공인기본법)."""
+        return self.read("regulations/sme-size.yaml")
+
     # libraries
     @cached_property
     def measure_library(self) -> dict:

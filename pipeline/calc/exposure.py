@@ -120,6 +120,8 @@ def due_diligence(company: dict, content) -> list[dict]:
             "dates": regime.get("dates"),
             "reached_through": reached,
             "relevant": bool(reached),
+            # No exports section: foreign customers unknown (asked), not 'none'.
+            "exports_unknown": "exports" not in company,
             "asked_for": regime.get("sme_supplier_asked_for", []),
             "source": cite(regime.get("source")),
         })

@@ -141,7 +141,8 @@ def _cbam(company: dict, content: Content, fuels: list[dict], s2: dict, factors,
     return {
         "covered": bool(covered),
         "products": products,
-        "eu_export": any(e["country"] in eu for e in company.get("exports", [])),
+        # No exports section: unknown (None), not 'no EU exports'; an empty list is no exports.
+        "eu_export": any(e["country"] in eu for e in company["exports"]) if "exports" in company else None,
         "threshold_t": rules.get("de_minimis", {}).get("mass_t_per_importer_year"),
         "parameters": cbam_rules.parameters_used(rules, params),
         "phase_out": (rules.get("free_allocation_phase_out") or {}).get("values", {}),

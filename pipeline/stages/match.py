@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime
 
+from pipeline.calc.finance import financial_summary
+from pipeline.calc import company_size
+from pipeline.calc.eligibility import EXPORTS_NEED, condition as _condition, eligibility as _eligibility
 from pipeline.content import Content
 from pipeline.missing import Missing
 
@@ -23,21 +26,23 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
     today = today or datetime.date.today()
     method = content.matching_method
     company, diagnosis = context["company"], context["diagnosis"]
-    facts = _facts(company, diagnosis, method)
+    facts = _facts(company, diagnosis, method, content.sme_size, today)
     facts["program_names"] = {pid: p["name"] for pid, p in content.programs.items()}
     missing = Missing(context.setdefault("missing", []))
-    routing = [rule for rule in method.get("routing", []) if _rule_applies(rule["when"], facts)]
-    preferred = {pid for rule in routing for pid in rule.get("prefer_programs", []) + rule.get("sequence", [])}
+    checked = {pid: _eligibility(program, facts) for pid, program in content.programs.items()}
+    verdict = {pid: _verdict(checks) for pid, checks in checked.items()}
+    routing = _routing(method, facts, verdict)
+    preferred = {pid for rule in routing for pid in rule["programs"]}
     matches = []
     for program in content.programs.values():
-        checks = _eligibility(program, facts)
-        verdicts = [c["ok"] for c in checks]
-        eligible = False if False in verdicts else (None if None in verdicts else True)
+        checks = checked[program["id"]]
+        eligible = verdict[program["id"]]
         parts = _score_parts(program, facts, method, today, preferred)
         unknown = sum(1 for c in checks if c["ok"] is None)
         penalty = unknown * method.get("unknown_penalty", 0)
         score = max(0, min(100, round(sum(p["points"] for p in parts) - penalty)))
         ministry = current_ministry(program, content.ministries)
+        preferences = [dict(p, earned=_condition(p.get("when"), facts)) for p in program.get("preferences") or []]
         matches.append({
             "program_id": program["id"],
             "name": program["name"],
@@ -49,13 +54,19 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
             "score_parts": parts + ([{"name": "확인 필요 감점", "points": -penalty, "max": 0, "why": f"판단 불가 조건 {unknown}건"}] if penalty else []),
             "reasons": [c["reason"] for c in checks if c["ok"] is not False] + [p["why"] for p in parts if p["points"] > 0],
             "exclusions": [c["reason"] for c in checks if c["ok"] is False],
-            "missing": [c["need"] for c in checks if c["ok"] is None],
+            "missing": list(dict.fromkeys(c["need"] for c in checks if c["ok"] is None)),
             "to_confirm": list(program.get("eligibility", {}).get("other") or []),
             "support": program.get("support") or {},
             "window": program.get("window") or {},
             "next_call": _next_call(program.get("window") or {}, today),
             "required_documents": program.get("required_documents") or [],
-            "preferences": program.get("preferences") or [],
+            # Each 가점 with whether this company earns it (True/False, None: the profile cannot tell).
+            "preferences": preferences,
+            "preferences_earned": [p["text"] for p in preferences if p["earned"]],
+            "preferences_to_confirm": [p["text"] for p in preferences if p["earned"] is None],
+            "evaluation_criteria": program.get("evaluation_criteria"),
+            "form_items": program.get("form_items"),
+            "form_differs_from_type": program.get("form_differs_from_type"),
             "source_url": (program.get("source") or {}).get("url"),
             "verified": program.get("verified", False),
             "routed": program["id"] in preferred,
@@ -65,6 +76,7 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
     intended = ({"R&D", "사업화"} if facts["development"] else set()) | ({"설비"} if company.get("planned_investments") else set())
     matches.sort(key=lambda m: ({True: 0, None: 1, False: 2}[m["eligible"]], -m["score"], m["type"] not in intended,
                                 m["program_id"]))
+    matches = _follow_sequences(matches, routing)
     for rank, item in enumerate(matches, 1):
         item["rank"] = rank
     recommended = [m for m in matches if m["eligible"] is not False and m["score"] >= method.get("recommend_min_score", 0)]
@@ -78,13 +90,55 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
             missing.add(f"matches.{item['program_id']}", need, f"{item['name']} 자격 판단")
     for item in matches:
         item.setdefault("recommended", False)
+    if facts["exports"] is None:
+        missing.add("exports", EXPORTS_NEED, "지원사업 자격 판단(수출 요건)")
     context["matches"] = matches
-    context["routing"] = [{"id": r["id"], "text": r["text"], "programs": r.get("sequence") or r.get("prefer_programs", [])} for r in routing]
+    rank_of = {m["program_id"]: m["rank"] for m in matches}
+    context["routing"] = [{"id": r["id"], "text": r["text"], "programs": r["programs"],
+                           "ranks": [rank_of[pid] for pid in r["programs"]], "sequence": r["sequence"]} for r in routing]
     context["calendar"] = _calendar([m for m in matches if m["recommended"] or m["routed"] and m["eligible"] is not False], today)
     return context
 
 
-def _facts(company: dict, diagnosis: dict, method: dict) -> dict:
+def _verdict(checks: list[dict]):
+    verdicts = [c["ok"] for c in checks]
+    return False if False in verdicts else (None if None in verdicts else True)
+
+
+def _routing(method: dict, facts: dict, verdict: dict) -> list[dict]:
+    """The routing rules that apply, agreeing with the eligibility verdicts: a rule never points to
+    a program the company cannot apply to. A sequence (do X, then Y) is dropped as a whole when a
+    step is ineligible, since its advice names every step; a list of programs to prefer keeps the
+    ones still open and is dropped when none is."""
+    rules = []
+    for rule in method.get("routing", []):
+        if not _rule_applies(rule["when"], facts):
+            continue
+        sequence = bool(rule.get("sequence"))
+        programs = [pid for pid in (rule.get("sequence") or rule.get("prefer_programs") or []) if pid in verdict]
+        open_ = [pid for pid in programs if verdict[pid] is not False]
+        if not open_ or (sequence and open_ != programs):
+            continue
+        rules.append({"id": rule["id"], "text": rule["text"], "programs": open_, "sequence": sequence})
+    return rules
+
+
+def _follow_sequences(matches: list[dict], routing: list[dict]) -> list[dict]:
+    """A later step of a routing sequence never ranks above the step it follows (the advice 'X
+    first, then Y' reads off the ranking): a later step placed higher moves to just after it."""
+    order = list(matches)
+    for rule in routing:
+        if not rule["sequence"]:
+            continue
+        for before, after in zip(rule["programs"], rule["programs"][1:]):
+            ids = [m["program_id"] for m in order]
+            if ids.index(after) < ids.index(before):
+                item = order.pop(ids.index(after))
+                order.insert([m["program_id"] for m in order].index(before) + 1, item)
+    return order
+
+
+def _facts(company: dict, diagnosis: dict, method: dict, sme_size: dict, today: datetime.date) -> dict:
     info = company["company"]
     status = (company.get("regulation_status") or {}).get("k_ets")
     certs = {c["name"].replace(" ", "") for c in company.get("certifications", [])}
@@ -101,12 +155,23 @@ def _facts(company: dict, diagnosis: dict, method: dict) -> dict:
     if any(d.get("demands") for d in company.get("customer_demands", [])):
         derived.add("supply_chain")
     founded = info.get("founded")
+    sections = sme_size.get("ksic_sections", {})
+    # 평균매출액 (중소기업기본법 시행령 제7조: the last three fiscal years' average): as the company's
+    # 중소기업확인서 states it, else from the three years of its financial statements.
+    average = info.get("average_revenue_krw_million") or financial_summary(info.get("financials"))["revenue_avg_krw_million"]
+    small = company_size.small_enterprise(info["size_class"], info["ksic"], average, sme_size)
     return {
         "size": info["size_class"],
+        "small": small,
+        "micro": company_size.micro_enterprise(small, info["ksic"], info["employees"], sme_size),
+        "revenue": {"last_year": info["revenue_krw_million"], "3yr_average": average},
+        "base_year": company["base_year"],
         "ksic": info["ksic"],
         "region": info["region"],
+        "city": info.get("city"),
         "in_complex": (info.get("industrial_complex") or {}).get("member"),
-        "exports": bool(company.get("exports")),
+        # No exports section: not known (asked); an empty list: no exports.
+        "exports": bool(company["exports"]) if "exports" in company else None,
         "eu_export": diagnosis["cbam"]["eu_export"],
         "cbam_covered": diagnosis["cbam"]["covered"] if all(p["covered"] is not None for p in diagnosis["cbam"]["products"]) or diagnosis["cbam"]["covered"] else None,
         "k_ets": status,
@@ -115,91 +180,18 @@ def _facts(company: dict, diagnosis: dict, method: dict) -> dict:
         "prior": set((company.get("consulting") or {}).get("prior_programs", [])),
         "toe": diagnosis["energy"]["total_toe"],
         "years": (company["base_year"] - founded) if founded else None,
+        # Age when applying (this year or later): a maximum age is judged on it.
+        "age_now": company_size.years_in_business(founded, max(today.year, company["base_year"])),
         "needs": needs,
         "derived_needs": derived,
         "demands": {d for c in company.get("customer_demands", []) for d in c.get("demands", [])},
         "smart_factory": (company.get("readiness") or {}).get("smart_factory_level"),
+        "smart_factory_levels": method.get("smart_factory_levels", []),
         "capital_region": set(method.get("capital_region", [])),
-        "high_emission": tuple(method.get("high_emission_ksic_prefixes", [])),
-        "ksic_sections": method.get("ksic_sections", {}),
+        "ksic_sections": sections,
         "measures": diagnosis["measures"],
         "development": bool(((company.get("consulting") or {}).get("development") or {}).get("metrics")),
     }
-
-
-def _check(ok, reason, need=None):
-    return {"ok": ok, "reason": reason, "need": need}
-
-
-def _eligibility(program: dict, f: dict) -> list[dict]:
-    rules = program.get("eligibility") or {}
-    checks = []
-    sizes = rules.get("size_classes")
-    if sizes:
-        ok = f["size"] in sizes
-        checks.append(_check(ok, f"기업 규모 {f['size']}기업 {'충족' if ok else '— 대상: ' + '·'.join(sizes)}"))
-    prefixes = rules.get("industries_ksic_prefixes")
-    if prefixes:
-        ok = any(_ksic_matches(f["ksic"], p, f["ksic_sections"]) for p in prefixes)
-        checks.append(_check(ok, f"업종 KSIC {f['ksic']} {'해당' if ok else '— 대상 업종 아님 (' + ', '.join(prefixes) + ')'}"))
-    regions = rules.get("regions")
-    if regions:
-        ok = f["region"] in regions
-        checks.append(_check(ok, f"소재지 {f['region']} {'대상 지역' if ok else '— 대상 지역: ' + ', '.join(regions)}"))
-    if rules.get("requires_export"):
-        checks.append(_check(f["exports"], "수출 실적 있음" if f["exports"] else "수출 실적 필요(프로필상 수출 없음)"))
-    if rules.get("requires_eu_export"):
-        checks.append(_check(f["eu_export"], "EU 수출 있음" if f["eu_export"] else "EU 수출 필요"))
-    if rules.get("requires_cbam_goods"):
-        ok = f["cbam_covered"]
-        checks.append(_check(ok, "CBAM 대상 품목 생산" if ok else ("CBAM 대상 품목 아님" if ok is False else "CBAM 대상 여부 판단 불가"),
-                             None if ok is not None else "제품 CN 코드(8자리)"))
-    if rules.get("exclude_k_ets"):
-        if f["k_ets"] is None:
-            checks.append(_check(None, "배출권 할당·목표관리 지정 여부 미기재", "배출권거래제·목표관리 지정 여부"))
-        else:
-            ok = f["k_ets"] == "none"
-            checks.append(_check(ok, "배출권 할당·목표관리 비대상" if ok else "배출권 할당·목표관리업체는 제외 대상"))
-    if rules.get("only_k_ets"):
-        ok = f["k_ets"] == "allocated"
-        checks.append(_check(ok if f["k_ets"] is not None else None,
-                             "배출권 할당대상업체 전용 사업" + (" — 해당" if ok else " — 비해당"), None if f["k_ets"] is not None else "배출권거래제 지정 여부"))
-    for cert in rules.get("required_certifications") or []:
-        ok = cert.replace(" ", "") in f["certs"]
-        checks.append(_check(ok, f"{cert} {'보유' if ok else '필요(미보유)'}"))
-    if rules.get("requires_emissions_data"):
-        if f["inventory"] is None:
-            checks.append(_check(None, "기존 배출량 산정 여부 미기재", "온실가스 인벤토리 보유 여부"))
-        else:
-            ok = f["inventory"] != "none"
-            checks.append(_check(ok, "배출량 산정 자료 보유" if ok else "기존 배출량 산정 자료 필요(본 진단 결과로 보완 가능)"))
-    if rules.get("requires_consortium"):
-        checks.append(_check(None, "컨소시엄(원청·수요기업 등) 구성이 필요", "컨소시엄 참여 기관의 참여 의사"))
-    prior = rules.get("requires_prior_program") or []
-    if prior:
-        ok = bool(f["prior"] & set(prior))
-        names = ", ".join(f.get("program_names", {}).get(pid, pid) for pid in prior)
-        checks.append(_check(ok, "선행 사업 선정 이력 " + ("있음" if ok else f"필요: {names} (먼저 신청)")))
-    low, high = rules.get("energy_toe_min"), rules.get("energy_toe_max")
-    if low is not None or high is not None:
-        ok = (low is None or f["toe"] >= low) and (high is None or f["toe"] < high)
-        checks.append(_check(ok, f"에너지 사용량 {f['toe']:,.0f} toe ({low or 0:,}–{high or '∞'} toe 구간 {'해당' if ok else '밖'})"))
-    years = rules.get("min_years_in_business")
-    if years:
-        if f["years"] is None:
-            checks.append(_check(None, "업력 판단 불가", "설립연도"))
-        else:
-            ok = f["years"] >= years
-            checks.append(_check(ok, f"업력 {f['years']}년 ({years}년 이상 {'충족' if ok else '미달'})"))
-    if rules.get("excludes_prior_participation") and program["id"] in f["prior"]:
-        checks.append(_check(False, "이미 지원받은 사업(중복 참여 제한)"))
-    return checks
-
-
-def _ksic_matches(ksic: str, prefix: str, sections: dict) -> bool:
-    if prefix in sections:
-        return sections[prefix]["from"] <= int(ksic[:2]) <= sections[prefix]["to"]
-    return ksic.startswith(prefix)
 
 
 def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, preferred: set) -> list[dict]:
@@ -227,35 +219,13 @@ def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, pre
     if program["id"] in preferred:
         diag_pts, why = w["diagnosis"], why + ["라우팅 규칙상 우선 사업"]
     parts.append({"name": "진단 근거", "points": round(diag_pts, 1), "max": w["diagnosis"], "why": "; ".join(why) or "진단 결과와 직접 연결 약함"})
-    earned = [p["text"] for p in program.get("preferences") or [] if _preference(p.get("key"), f)]
+    earned = [p["text"] for p in program.get("preferences") or [] if _condition(p.get("when"), f)]
     pref_pts = w["preferences"] * min(len(earned), 2) / 2
     parts.append({"name": "가점 요건", "points": round(pref_pts, 1), "max": w["preferences"], "why": "; ".join(earned) or "해당 가점 없음"})
     nxt = _next_call(program.get("window") or {}, today)
     timing = w["timing"] if nxt["months_ahead"] is not None and nxt["months_ahead"] <= 12 else (w["timing"] / 2 if nxt["months_ahead"] is None else 0)
     parts.append({"name": "신청 시기", "points": round(timing, 1), "max": w["timing"], "why": nxt["text"]})
     return parts
-
-
-def _preference(key, f) -> bool:
-    if key == "non_capital_region":
-        return f["region"] not in f["capital_region"]
-    if key == "not_in_industrial_complex":
-        return f["in_complex"] is False
-    if key == "cbam_exporter":
-        return bool(f["cbam_covered"] and f["eu_export"])
-    if key == "high_emission_industry":
-        return f["ksic"].startswith(f["high_emission"])
-    if key == "root_industry":
-        return "뿌리기업" in f["certs"]
-    if key == "green_certified":
-        return "녹색인증" in f["certs"]
-    if key == "smart_factory":
-        return f["smart_factory"] in ("중간1", "중간2", "고도화")
-    if key == "supply_chain_buyer":
-        return bool(f["demands"])
-    if key == "esg_consulting_done":
-        return any("esg" in p for p in f["prior"])
-    return False
 
 
 def _next_call(window: dict, today: datetime.date) -> dict:
