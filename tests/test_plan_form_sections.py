@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import re
 
 import pytest
@@ -149,3 +150,18 @@ def test_absent_exports_are_unknown_not_none():
     text = context_from_profile(profile)["documents"]["plan"]["markdown"]
     row = next(line for line in text.split("\n") if "| 수출국 |" in line)
     assert "없음(내수)" in row
+
+
+def test_bonus_points_with_their_evidence_and_none_the_company_misses(plans):
+    evidence = get_content().strategy_method["bonus_evidence"]
+    for cid, ctx in plans.items():
+        target = next(m for m in ctx["matches"] if m["program_id"] == ctx["strategy"]["program_id"])
+        text = _plan(ctx)
+        for p in target["preferences"]:
+            row = f"| {html.escape(p['text'], quote=False)} |"
+            if p["earned"] is False:
+                assert row not in text, (cid, p["text"])       # a 가점 not met is not claimed
+            elif p["earned"] and p.get("key") in evidence:
+                assert f"{row} 해당 | {evidence[p['key']]} |" in text, cid
+    bolt = plans["jinju-bolt"]
+    assert "**가점 해당 항목과 증빙**" in _plan(bolt)

@@ -61,6 +61,7 @@ def strategy(context: dict, content: Content, program_id: str | None = None) -> 
         "equipment_spec": equipment_spec,
         "schedule": schedule,
         "mv_window": mv_window,
+        "bonus_evidence": method.get("bonus_evidence") or {},
         "rd_cost_categories": (method.get("rd_cost_categories") or {}).get("items") or [],
         "start": start,
         "duration_months": duration,
