@@ -165,3 +165,16 @@ def test_bonus_points_with_their_evidence_and_none_the_company_misses(plans):
                 assert f"{row} 해당 | {evidence[p['key']]} |" in text, cid
     bolt = plans["jinju-bolt"]
     assert "**가점 해당 항목과 증빙**" in _plan(bolt)
+
+
+def test_a_loan_plan_says_what_the_lender_asks():
+    _, ctx = build_context("jinju-bolt", program_id="energy-rationalization-fund")
+    assert ctx["strategy"]["program_type"] == "융자"
+    text = _plan(ctx)
+    section = text.split("## 융자 신청과 상환 계획")[1].split("\n#")[0]
+    assert "소요 자금: 1,583–1,758백만원" in section                 # the quotes' sum
+    assert "최근 사업연도 영업이익 910백만원" in section              # bolt's 2024 statements
+    assert "[확인 필요: 에너지이용합리화자금" in section and "금리·거치·상환 기간" in section
+    assert "## 자부담 조달 방안" not in text                          # the loan is the financing
+    _, facility = build_context("jinju-bolt")
+    assert "## 자부담 조달 방안" in _plan(facility) and "상환 계획" not in _plan(facility)
