@@ -178,3 +178,15 @@ def test_a_loan_plan_says_what_the_lender_asks():
     assert "## 자부담 조달 방안" not in text                          # the loan is the financing
     _, facility = build_context("jinju-bolt")
     assert "## 자부담 조달 방안" in _plan(facility) and "상환 계획" not in _plan(facility)
+
+
+def test_rd_plan_commercialization_and_hiring_from_the_profile(plans):
+    text = _plan(plans["jinju-gear"])
+    part = text.split("# 5. 연구개발성과의 사업화 전략 및 계획")[1].split("\n# ")[0]
+    assert "| 2029 | 1,800 |" in part and "| 2030 | 4,200 |" in part
+    assert "| 합계 | | 4 |" in part                          # 1 + 3 hires in the profile
+    assert "원청의 2029년 양산 e-액슬 감속기" in part
+    profile = copy.deepcopy(load_profile("jinju-gear", get_content()).data)
+    profile["consulting"]["development"].pop("commercialization")
+    part = _plan(context_from_profile(profile)).split("# 5. 연구개발성과의 사업화 전략 및 계획")[1].split("\n# ")[0]
+    assert "[확인 필요: 사업화 매출 전망(연도별, 근거)]" in part and "[확인 필요: 과제 수행·사업화에 따른 신규 고용 계획" in part
