@@ -98,9 +98,15 @@ def read_actuals(path: Path, year: int, plan_profile: dict, content: Content) ->
     problems = document_problems(document, name, _validator(), what="실적 파일", guide=GUIDE, pattern_hint=_pattern_hint,
                                  note=lambda kind, field: ". 단위를 확인해 주세요" if kind in ("maximum", "exclusiveMaximum") else "")
     data = document.data
-    if not problems and isinstance(data, dict):
-        problems.extend(_cross_checks(data, year, plan_profile, content, problem))
+    if isinstance(data, dict):
+        try:  # also where the structure is broken elsewhere, so one run reports as much as it can
+            extra = _cross_checks(data, year, plan_profile, content, problem)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            extra = []
+        reported = {p.field for p in problems}
+        problems.extend(p for p in extra if p.field not in reported)
     if problems:
+        problems.sort(key=lambda p: p.line or 0)
         raise FollowupError(f"실적 파일 오류 {len(problems)}건 (아무것도 기록하지 않았습니다):", problems)
     data = dict(data)
     data.setdefault("products", [])

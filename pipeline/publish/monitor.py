@@ -219,14 +219,14 @@ def monitoring_markdown(m: dict) -> str:
            "# 1. 개요", "",
            f"- 모니터링: {m['monitoring_year']}년차 ({year}년 실적, 기준연도 {_t(m['base_year'], '기준연도')}년)",
            f"- 계수 세트: {safe_text(factors.get('factor_set_name'))} — 전력배출계수 {factors.get('grid_factor_tco2e_per_mwh')} "
-           f"tCO2eq/MWh, GWP {safe_text(factors.get('gwp_name'))}"]
+           f"tCO2eq/MWh, 지구온난화지수 {safe_text(factors.get('gwp_set'))}"]
     out += [f"- 참고: {safe_text(note)}" for note in m["factor_notes"]]
     if m["applications"]:
         rows = [[safe_text(a["id"]), _cell(a["program_name"] or a["program"]), _cell(a["call"]), _cell(a["submitted"]),
-                 a["result_ko"] + (f" ({a['result_date']})" if a["result_date"] else ""),
+                 a["result_ko"], _cell(a["result_date"] or "–"),
                  _n(a["amount_krw_million"], 0, "지원 금액") if a["result"] == "selected" else "–"]
                 for a in m["applications"]]
-        out += ["", "## 지원사업 신청과 결과", "", _table(["신청", "사업", "공고", "제출일", "결과", "지원액(백만원)"], rows)]
+        out += ["", "## 지원사업 신청과 결과", "", _table(["신청", "사업", "공고", "제출일", "결과", "통보일", "지원액(백만원)"], rows)]
     else:
         out += [f"- 지원사업 신청: {marker('신청 기록 (followup-apply)')}"]
     out += ["", f"# 2. 성과지표(KPI) 비교 ({year}년)", ""]
@@ -271,7 +271,8 @@ def monitoring_markdown(m: dict) -> str:
     if m["next"]:
         out.append(f"- 다음 할 일: {safe_text(m['next'])}")
     for item in m["due"][:6]:
-        out.append(f"- {item['date'].year}. {item['date'].month}. {item['date'].day}.: {safe_text(item['summary'].split(' — ')[0])}")
+        when = f"{item['date'].year}년 {item['date'].month}월 {item['date'].day}일"
+        out.append(f"- {safe_text(item['summary'].split(' — ')[0])}: {when}까지")
     gaps = [k for k in m["kpis"] if k["status"] == "no-data"]
     for k in gaps:
         out.append(f"- {safe_text(k['name'])}: {marker('증빙 — ' + safe_text(', '.join(k['evidence']) or k.get('mv_method') or '측정 자료'))}")
