@@ -274,5 +274,7 @@ def test_judge_by_hand():
     assert judge(kpi, 890.0, 2028, 2026)["status"] == "achieved"
     assert judge(kpi, 990.0, 2025, 2026)["status"] == "before-start"
     assert judge(kpi, None, 2026, 2026)["status"] == "no-data"
+    assert judge({"baseline": None, "target": 900.0, "target_year": 2028}, 950.0, 2026, 2026)["status"] == "no-baseline"
+    assert judge({"baseline": 1000.0, "target": None, "target_year": 2028}, 950.0, 2026, 2026)["status"] == "no-target"
     share = {"baseline": 0.0, "target": 30.0, "target_year": 2028}  # a KPI that goes up (renewable share)
     assert judge(share, 15.0, 2027, 2026)["progress_pct"] == pytest.approx(50.0)

@@ -30,7 +30,7 @@ from pipeline.stages.korean import pick
 
 TITLE = "성과 모니터링 보고서"
 STATUS_KO = {"achieved": "달성", "on-track": "순조", "behind": "미흡", "not-achieved": "미달",
-             "before-start": "사업 전", "no-target": "목표값 없음", "no-data": "자료 없음"}
+             "before-start": "사업 전", "no-target": "목표값 없음", "no-baseline": "기준값 없음", "no-data": "자료 없음"}
 
 
 def monitoring_name(year: int, suffix: str = "docx") -> str:
@@ -106,7 +106,9 @@ def judge(kpi: dict, actual: float | None, year: int, start_year: int) -> dict:
     row = {"actual": actual, "progress_pct": None, "expected_pct": None}
     if actual is None:
         return dict(row, status="no-data")
-    if not isinstance(baseline, (int, float)) or not isinstance(target, (int, float)) or baseline == target:
+    if not isinstance(baseline, (int, float)):
+        return dict(row, status="no-baseline")
+    if not isinstance(target, (int, float)) or baseline == target:
         return dict(row, status="no-target")
     progress = 100.0 * (baseline - actual) / (baseline - target)
     row["progress_pct"] = progress
@@ -268,7 +270,7 @@ def monitoring_markdown(m: dict) -> str:
                                       is not None else "–" for y in years] + [_n(k["target"], _digits(k), "목표값")] for k in m["kpis"]]
         out += ["", "# 4. 연도별 추이", "", _table(["지표"] + [f"{y}년" for y in years] + ["목표값"], rows)]
     out += ["", f"# {5 if len(m['years']) > 1 and m['kpis'] else 4}. 다음 할 일과 필요 자료", ""]
-    if m["next"]:
+    if m["next"] and not m["due"]:  # the dated list below already starts with it
         out.append(f"- 다음 할 일: {safe_text(m['next'])}")
     for item in m["due"][:6]:
         when = f"{item['date'].year}년 {item['date'].month}월 {item['date'].day}일"
