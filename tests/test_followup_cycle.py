@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,7 +149,10 @@ def test_full_cycle(planned, tmp_path):
     assert f"{HAND_TOTAL:,.1f}" in text and f"{baseline:,.1f}" in text and f"{target:,.1f}" in text
     assert "4,800.0 MWh × 0.4173" in text
     assert "선정" in text and "120" in text
-    assert "kr-default" not in text and "ghg_reduction" not in text  # no code identifiers
+    # nothing internal (tests/test_documents_reader.py's rules): no ids, file names or commands
+    assert not re.search(r"(?<![\w/.-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", text)
+    for internal in (".yaml", "python -m", PROGRAM, factors["factor_set"], factors["grid_factor_id"], "content/"):
+        assert internal not in text, internal
 
     board = ok(["status"]).output
     assert "monitoring 1년차 (2026년)" in board and "2027년 실적 제출" in board
@@ -278,3 +282,41 @@ def test_judge_by_hand():
     assert judge({"baseline": 1000.0, "target": None, "target_year": 2028}, 950.0, 2026, 2026)["status"] == "no-target"
     share = {"baseline": 0.0, "target": 30.0, "target_year": 2028}  # a KPI that goes up (renewable share)
     assert judge(share, 15.0, 2027, 2026)["progress_pct"] == pytest.approx(50.0)
+
+
+def test_not_selected_then_next_call_and_concurrent_ids(planned):
+    """Not selected: the board says so and points to the next call; applications recorded at the same
+    time get distinct ids (the company's store lock)."""
+    import threading
+
+    from pipeline.content import get_content
+    from pipeline.publish.followup import record_application
+
+    ok(["followup-apply", COMPANY, "--program", PROGRAM, "--call", "2026-1", "--submitted", "2026-03-04"])
+    ok(["followup-result", COMPANY, "--application", "A1", "--result", "미선정", "--date", "2026-05-20"])
+    board = ok(["status"]).output
+    assert "not selected" in board and "다음 공고" in board
+    ids, errors = [], []
+
+    def apply(n):
+        try:
+            ids.append(record_application(COMPANY, get_content(), PROGRAM, f"2027-{n}", "2026-06-01")["id"])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and sorted(ids) == [f"A{n}" for n in range(2, 8)]
+    # the same program and call again is refused; after a withdrawal it may be recorded again
+    assert cli(["followup-apply", COMPANY, "--program", PROGRAM, "--call", "2027-0", "--submitted", "2026-06-02"]).exit_code == 2
+    from pipeline.store.followup import state
+
+    first = next(a["id"] for a in state(COMPANY)["applications"] if a["call"] == "2027-0")
+    ok(["followup-result", COMPANY, "--application", first, "--result", "withdrawn", "--date", "2026-06-03"])
+    ok(["followup-apply", COMPANY, "--program", PROGRAM, "--call", "2027-0", "--submitted", "2026-06-04"])
+    result = ok(["followup-apply", COMPANY, "--program", PROGRAM, "--call", "2027-0", "--submitted", "2026-06-05",
+                 "--correct", "A8"])
+    assert "A8 2판" in result.output

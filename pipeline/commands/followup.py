@@ -48,7 +48,7 @@ def followup_apply(company, program, call, submitted, revision, correct, note, b
 @click.option("--application", required=True, help="신청 기록 id (예: A1; followup-list로 확인)")
 @click.option("--result", required=True, help="selected(선정) · not-selected(미선정) · withdrawn(철회)")
 @click.option("--date", "date", required=True, help="결과 통보일 YYYY-MM-DD")
-@click.option("--amount-krw-million", "amount", default=None, help="지원 확정 금액, 백만원 (선정일 때만)")
+@click.option("--amount-krw-million", "--amount", "amount", default=None, help="지원 확정 금액, 백만원 (선정일 때만)")
 @NOTE
 @AUTHOR
 def followup_result(company, application, result, date, amount, note, by) -> None:

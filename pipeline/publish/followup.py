@@ -23,7 +23,8 @@ from pipeline.stages.draft import safe_text
 RESULT_WORDS = {"selected": "selected", "선정": "selected",
                 "not-selected": "not-selected", "not_selected": "not-selected", "notselected": "not-selected",
                 "미선정": "not-selected", "탈락": "not-selected",
-                "withdrawn": "withdrawn", "철회": "withdrawn", "포기": "withdrawn"}
+                "rejected": "not-selected", "accepted": "selected",
+                "withdrawn": "withdrawn", "철회": "withdrawn", "포기": "withdrawn", "cancelled": "withdrawn"}
 RESULT_KO = {"selected": "선정", "not-selected": "미선정", "withdrawn": "신청 철회"}
 NOTHING = "; 아무것도 기록하지 않았습니다"
 MAX_AMOUNT_KRW_MILLION = 1_000_000  # 1조 원: without a program cap, a larger award is a typing error

@@ -262,7 +262,7 @@ def monitoring_markdown(m: dict) -> str:
         amount = f"{fuel['amount']:,.0f} {fuel['unit']}"
         out.append(f"- {safe_text(fuel['name_ko'])}: {safe_text(amount)} → {fuel['tco2e']:,.1f} tCO2e")
     record = m["years"][year]
-    out.append(f"- 실적 자료: {_t(record.get('source'), '실적 파일')} (기록 {record['version']}판, {safe_text(str(record['recorded_at'])[:10])}, "
+    out.append(f"- 실적 자료: {year}년 실적 기록 {record['version']}판 ({safe_text(str(record['recorded_at'])[:10])}, "
                f"{_t(record.get('recorded_by'), '기록자')})")
     if len(m["years"]) > 1 and m["kpis"]:
         years = sorted(m["years"])
@@ -270,7 +270,7 @@ def monitoring_markdown(m: dict) -> str:
                                       is not None else "–" for y in years] + [_n(k["target"], _digits(k), "목표값")] for k in m["kpis"]]
         out += ["", "# 4. 연도별 추이", "", _table(["지표"] + [f"{y}년" for y in years] + ["목표값"], rows)]
     out += ["", f"# {5 if len(m['years']) > 1 and m['kpis'] else 4}. 다음 할 일과 필요 자료", ""]
-    if m["next"] and not m["due"]:  # the dated list below already starts with it
+    if m["next"] and not m["due"] and "python -m" not in m["next"]:  # the dated list below already starts with it
         out.append(f"- 다음 할 일: {safe_text(m['next'])}")
     for item in m["due"][:6]:
         when = f"{item['date'].year}년 {item['date'].month}월 {item['date'].day}일"
