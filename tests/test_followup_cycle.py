@@ -165,13 +165,20 @@ def test_full_cycle(planned, tmp_path):
     corrected = write(tmp_path, "실적-2026-수정.yaml", ACTUALS.replace("400000, unit: Nm3", "300000, unit: Nm3"))
     assert "이전 판을 대체" in ok(["followup-actuals", COMPANY, str(corrected), "--year", "2026"]).output
     ok(["monitor", COMPANY, "--year", "2026"])
+    # a unit slip (MWh typed where kWh is asked: 1/1000) is recorded, but pointed out
+    slip = write(tmp_path, "실적-2026-단위.yaml", ACTUALS.replace("400000, " * 11 + "400000", "400, " * 11 + "400")
+                 .replace("annual_kwh: 4800000", "annual_kwh: 4800"))
+    result = cli(["followup-actuals", COMPANY, str(slip), "--year", "2026"])
+    assert result.exit_code == 0 and "단위(kWh)를 확인" in result.stderr, result.output
+    ok(["followup-actuals", COMPANY, str(corrected), "--year", "2026"])
+    ok(["monitor", COMPANY, "--year", "2026"])
     data = json.loads((out / "monitoring-2026.json").read_text(encoding="utf-8"))
-    assert data["years"]["2026"]["version"] == 2
+    assert data["years"]["2026"]["version"] == 4
     assert data["years"]["2026"]["scope1_tco2e"] == pytest.approx(HAND_SCOPE1 * 0.75, abs=1e-3)
     from pipeline.store.followup import records, state
 
-    assert [r["version"] for r in records(COMPANY) if r["kind"] == "actuals"] == [1, 2]
-    assert len(state(COMPANY)["actuals"][2026]["versions"]) == 2
+    assert [r["version"] for r in records(COMPANY) if r["kind"] == "actuals"] == [1, 2, 3, 4]
+    assert len(state(COMPANY)["actuals"][2026]["versions"]) == 4
 
 
 def test_calendar_ics(planned, tmp_path):

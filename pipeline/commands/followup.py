@@ -75,7 +75,9 @@ def followup_actuals(company, file, year, note, by) -> None:
     from pipeline.publish.followup import record_actuals
 
     company_id = _company(company)
-    record, earlier = record_actuals(company_id, get_content(), file, year, note, by)
+    record, earlier, notices = record_actuals(company_id, get_content(), file, year, note, by)
+    for notice in notices:
+        click.echo(f"확인: {notice}", err=True)
     again = f" — {earlier}개의 이전 판을 대체 (이력 보존)" if earlier else ""
     click.echo(f"{company_id}: {record['year']}년 실적 {record['version']}판 기록 ({printable(record['source']['name'])}){again}. "
                f"비교: python -m pipeline monitor {company_id} --year {record['year']}")

@@ -27,6 +27,7 @@ RESULT_WORDS = {"selected": "selected", "선정": "selected",
                 "withdrawn": "withdrawn", "철회": "withdrawn", "포기": "withdrawn", "cancelled": "withdrawn"}
 RESULT_KO = {"selected": "선정", "not-selected": "미선정", "withdrawn": "신청 철회"}
 NOTHING = "; 아무것도 기록하지 않았습니다"
+PLAUSIBLE_RATIO = 5.0  # a year's energy more than 5× or under 1/5 of the base year's is worth a second look
 MAX_AMOUNT_KRW_MILLION = 1_000_000  # 1조 원: without a program cap, a larger award is a typing error
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -199,8 +200,35 @@ def record_actuals(company_id: str, content: Content, path: Path, year, note: st
     number = parse_year(year, plan_profile.get("base_year"))
     data, raw = read_actuals(Path(path), number, plan_profile, content)
     origin = {"name": Path(path).name, "sha256": hashlib.sha256(raw).hexdigest(), "plan_revision": source["number"]}
-    return followup.record_actuals(company_id, number, data, origin, by=by,
-                                   note=parse_text(note, "--note", 500, required=False))
+    record, earlier = followup.record_actuals(company_id, number, data, origin, by=by,
+                                              note=parse_text(note, "--note", 500, required=False))
+    return record, earlier, plausibility(plan_profile, data, content)
+
+
+def plausibility(plan_profile: dict, data: dict, content: Content) -> list[str]:
+    """Notices (not errors: a year can really differ) where the year's electricity or a fuel is far from
+    the base year's, as a unit slip (MWh typed as kWh, m³ as L) would make it."""
+    notices = []
+
+    def far(now: float, before: float) -> bool:
+        return before > 0 and (now > before * PLAUSIBLE_RATIO or now < before / PLAUSIBLE_RATIO)
+
+    base = plan_profile.get("energy") or {}
+    before = sum((base.get("electricity") or {}).get("monthly_kwh") or [])
+    now = sum(data["energy"]["electricity"]["monthly_kwh"])
+    if far(now, before):
+        notices.append(f"전력 사용량 {now:,.0f} kWh가 기준연도 {before:,.0f} kWh의 {now / before:,.2f}배입니다. 단위(kWh)를 확인해 주세요")
+    base_fuels = {}
+    for fuel in base.get("fuels") or []:
+        if isinstance(fuel, dict):
+            base_fuels[(fuel.get("fuel"), fuel.get("unit"))] = base_fuels.get((fuel.get("fuel"), fuel.get("unit")), 0) + (fuel.get("amount") or 0)
+    for fuel in data["energy"].get("fuels") or []:
+        before = base_fuels.get((fuel["fuel"], fuel["unit"]))
+        if before and far(fuel["amount"], before):
+            name = (content.fuels.get(fuel["fuel"]) or {}).get("name_ko") or fuel["fuel"]
+            notices.append(f"{name} {fuel['amount']:,.0f} {fuel['unit']}가 기준연도 {before:,.0f} {fuel['unit']}의 "
+                           f"{fuel['amount'] / before:,.2f}배입니다. 단위를 확인해 주세요")
+    return notices
 
 
 # ---------------------------------------------------------------- what is due
