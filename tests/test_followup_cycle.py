@@ -251,6 +251,9 @@ def test_bad_input_changes_nothing(planned, tmp_path):
         (["followup-actuals", COMPANY, str(planned["actuals"]), "--year", "twenty"], "네 자리"),
         (["followup-actuals", COMPANY, str(tmp_path / "없는파일.yaml"), "--year", "2026"], "읽을 수 없습니다"),
         (["monitor", COMPANY], "실적이 없습니다"),
+        (["followup-apply", COMPANY, "--call", "3"], "--program, --submitted"),
+        (["followup-actuals", COMPANY], "--year"),
+        (["followup-actuals", COMPANY, str(tmp_path), "--year", "2026"], "폴더"),
         (["calendar", COMPANY, "--out", str(Path(env["CARBON_COMPANIES_DIR"]) / f"{COMPANY}.yaml")], ""),
     ]
     for name, (text, field, words) in BAD_ACTUALS.items():

@@ -17,6 +17,14 @@ from pathlib import Path
 import click
 
 from pipeline.commands.revisions import _company, printable
+from pipeline.errors import FollowupError
+
+def _need(**given) -> None:
+    """Korean messages for options left out (click's own are English)."""
+    missing = [name for name, value in given.items() if value is None or str(value).strip() == ""]
+    if missing:
+        raise FollowupError(f"필요한 값이 빠졌습니다: {', '.join(missing)}. `--help`로 형식을 확인하세요; 아무것도 기록하지 않았습니다")
+
 
 AUTHOR = click.option("--by", "by", default=None, help="기록자 (기본: CARBON_AUTHOR 또는 로그인 이름)")
 NOTE = click.option("--note", default=None, help="메모 (500자 이하)")
@@ -24,9 +32,9 @@ NOTE = click.option("--note", default=None, help="메모 (500자 이하)")
 
 @click.command("followup-apply")
 @click.argument("company")
-@click.option("--program", required=True, help="지원사업 id (content/programs/의 파일 이름, 예: sme-carbon-facility-general)")
-@click.option("--call", "call", required=True, help="공고 (예: 2026-1 또는 '2026년 1차')")
-@click.option("--submitted", required=True, help="신청서 제출일 YYYY-MM-DD")
+@click.option("--program", default=None, help="(필수) 지원사업 id (content/programs/의 파일 이름, 예: sme-carbon-facility-general)")
+@click.option("--call", "call", default=None, help="(필수) 공고 (예: 2026-1 또는 '2026년 1차')")
+@click.option("--submitted", default=None, help="(필수) 신청서 제출일 YYYY-MM-DD")
 @click.option("--revision", default=None, help="제출한 사업계획서 리비전 (예: r003; 기본: 최종본, 없으면 최신)")
 @click.option("--correct", default=None, help="이미 기록한 신청(예: A1)을 고쳐 새 판으로 기록")
 @NOTE
@@ -36,6 +44,7 @@ def followup_apply(company, program, call, submitted, revision, correct, note, b
     from pipeline.content import get_content
     from pipeline.publish.followup import record_application
 
+    _need(**{"--program": program, "--call": call, "--submitted": submitted})
     company_id = _company(company)
     record = record_application(company_id, get_content(), program, call, submitted, revision, note, correct, by)
     what = f"{record['id']} {record['version']}판(수정)" if record["version"] > 1 else record["id"]
@@ -45,9 +54,9 @@ def followup_apply(company, program, call, submitted, revision, correct, note, b
 
 @click.command("followup-result")
 @click.argument("company")
-@click.option("--application", required=True, help="신청 기록 id (예: A1; followup-list로 확인)")
-@click.option("--result", required=True, help="selected(선정) · not-selected(미선정) · withdrawn(철회)")
-@click.option("--date", "date", required=True, help="결과 통보일 YYYY-MM-DD")
+@click.option("--application", default=None, help="(필수) 신청 기록 id (예: A1; followup-list로 확인)")
+@click.option("--result", default=None, help="(필수) selected(선정) · not-selected(미선정) · withdrawn(철회)")
+@click.option("--date", "date", default=None, help="(필수) 결과 통보일 YYYY-MM-DD")
 @click.option("--amount-krw-million", "--amount", "amount", default=None, help="지원 확정 금액, 백만원 (선정일 때만)")
 @NOTE
 @AUTHOR
@@ -56,6 +65,7 @@ def followup_result(company, application, result, date, amount, note, by) -> Non
     from pipeline.content import get_content
     from pipeline.publish.followup import RESULT_KO, record_result
 
+    _need(**{"--application": application, "--result": result, "--date": date})
     company_id = _company(company)
     record, previous = record_result(company_id, get_content(), application, result, date, amount, note, by)
     amount_text = f", 지원액 {record['amount_krw_million']:,.0f}백만원" if record.get("amount_krw_million") is not None else ""
@@ -65,8 +75,8 @@ def followup_result(company, application, result, date, amount, note, by) -> Non
 
 @click.command("followup-actuals")
 @click.argument("company")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--year", required=True, help="실적 연도 (예: 2026)")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--year", default=None, help="(필수) 실적 연도 (예: 2026)")
 @NOTE
 @AUTHOR
 def followup_actuals(company, file, year, note, by) -> None:
@@ -74,6 +84,7 @@ def followup_actuals(company, file, year, note, by) -> None:
     from pipeline.content import get_content
     from pipeline.publish.followup import record_actuals
 
+    _need(**{"실적 파일(FILE)": file, "--year": year})
     company_id = _company(company)
     record, earlier, notices = record_actuals(company_id, get_content(), file, year, note, by)
     for notice in notices:

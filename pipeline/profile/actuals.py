@@ -78,6 +78,8 @@ def read_actuals(path: Path, year: int, plan_profile: dict, content: Content) ->
     `plan_profile` is the profile stored with the plan's revision (its products and units);
     FollowupError listing every problem otherwise."""
     name = str(path)
+    if path.is_dir():
+        raise FollowupError(f"{name}은(는) 폴더입니다. 실적 YAML 파일을 주세요 ({GUIDE}); 아무것도 기록하지 않았습니다")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_YAML_BYTES + 1)
