@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -66,6 +66,13 @@ report: $(STAMP)  ## the 기업별 최종보고서 from the final (else latest) 
 
 program-report: $(STAMP)  ## the center's 사업 결과보고서 for the city: out/program-report-<year>.docx [YEAR=2025]
 	$(PY) -m pipeline program-report $(if $(YEAR),--year $(YEAR))
+
+monitor: $(STAMP)  ## 성과 모니터링: recorded actuals vs the plan's KPIs: make monitor COMPANY=<id> [YEAR=2026]
+	$(call need_company,monitor)
+	$(PY) -m pipeline monitor $(COMPANY) $(if $(YEAR),--year $(YEAR))
+
+calendar: $(STAMP)  ## application calls and follow-up dates as .ics: make calendar [COMPANY=<id>]
+	$(PY) -m pipeline calendar $(COMPANY)
 
 all: $(STAMP)  ## plan every company in companies/, in parallel
 	@$(COMPILE)

@@ -107,3 +107,13 @@ class StoreError(PipelineError):
 class OutputError(PipelineError):
     """An output path the user gave (`diff --out`, `status --html`, …) is protected (the revision
     store, a profile, content/, the project's code) or cannot be written; nothing was written."""
+
+
+class FollowupError(PipelineError):
+    """A follow-up record (application, result, yearly actuals) or a monitoring request is invalid:
+    says which option or file:line, field and what is expected. Nothing was recorded."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        self.problems = list(problems or [])
+        lines = "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(f"{message}{lines}")

@@ -23,6 +23,8 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (e) intake   `python -m pipeline intake-form ID` (the pre-filled 자료요청서) and `python -m pipeline
              intake ID FILE --dry-run` (reading it back, merging and validating) for the first sample
              company; informative, no target.
+(f) monitor  `python -m pipeline monitor ID` (성과 모니터링 docx + JSON) for the first sample company
+             after its plan, with one year of actuals recorded; informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -191,6 +193,25 @@ def intake(company: str, env: dict, runs: int, work: Path) -> tuple[dict, dict]:
     return write, read
 
 
+# ----------------------------------------------------------------------------- monitor
+def monitor(company: str, env: dict, runs: int, work: Path) -> dict | None:
+    """(f): `monitor ID` on a stored plan with one year of actuals (the base year's energy, recorded
+    for the year after); the recording itself is done once, outside the timing."""
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "companies" / f"{company}.yaml").read_text(encoding="utf-8"))
+    actuals = {"energy": profile["energy"],
+               "products": [{"id": p["id"], "annual_output": p["annual_output"]} for p in profile["products"] if p.get("annual_output")]}
+    path = work / f"{company}-actuals.yaml"
+    path.write_text(yaml.safe_dump(actuals, allow_unicode=True), encoding="utf-8")
+    year = str(profile["base_year"] + 1)
+    record = subprocess.run([PY, "-m", "pipeline", "followup-actuals", company, str(path), "--year", year], cwd=ROOT,
+                            env=env, capture_output=True)
+    if record.returncode != 0:
+        return None
+    return time_command([PY, "-m", "pipeline", "monitor", company, "--year", year], env, runs, work)
+
+
 # ----------------------------------------------------------------------------- batch
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
@@ -300,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         results["intake_form_s"], results["intake_s"] = form_s["median"], read_s["median"]
         print(f"(e) intake-form {args.companies[0]}: {form_s['median']:.3f}s, intake --dry-run of it: "
               f"{read_s['median']:.3f}s [informative]")
+
+        watched = monitor(args.companies[0], warm_env, args.runs, work)
+        if watched:
+            results["monitor_s"] = watched["median"]
+            print(f"(f) monitor {args.companies[0]} (one year of actuals): {watched['median']:.3f}s [informative]")
+        else:
+            print("(f) monitor: skipped (the actuals could not be recorded)")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

@@ -21,7 +21,7 @@ def company_status(company_id: str) -> dict:
     from pipeline.store.revisions import read_meta, revision_numbers
 
     row = {"id": company_id, "name": None, "stage": "profile", "revision": None, "stored_at": None,
-           "author": None, "open": 0, "final": None, "revisions": 0}
+           "author": None, "open": 0, "final": None, "revisions": 0, "next": None}
     row["name"] = _company_name(company_id)
     try:
         numbers = revision_numbers(company_id)
@@ -53,6 +53,7 @@ def company_status(company_id: str) -> dict:
         if final:
             row["final"] = final["revision"]
             row["stage"] = f"final r{final['revision']:03d}"
+        _followup(company_id, row)
         return row
     context = out_root() / company_id / "context.json"
     if context.is_file():
@@ -67,6 +68,21 @@ def company_status(company_id: str) -> dict:
         elif data.get("diagnosis") is not None:
             row["stage"] = "diagnosed"
     return row
+
+
+def _followup(company_id: str, row: dict) -> None:
+    """Stage ⑤ (applied, selected, monitoring year N) and what is due next, from the follow-up store."""
+    from pipeline.content import get_content
+    from pipeline.publish.followup import followup_plan
+
+    try:
+        plan = followup_plan(company_id, get_content())
+    except PipelineError as exc:
+        click.echo(f"경고: {company_id} 사후관리 기록: {exc.format_message()}", err=True)
+        return
+    if plan["stage"]:
+        row["stage"] = plan["stage"]
+    row["next"] = plan["next"]
 
 
 def _company_name(company_id: str) -> str | None:
@@ -100,7 +116,8 @@ def all_status() -> list[dict]:
 
 
 STATUS_COLUMNS = [("id", "기업 id"), ("name", "회사명"), ("stage", "단계"), ("revisions", "리비전 수"),
-                  ("stored_at", "최신 리비전 시각"), ("author", "작성자"), ("open", "open 피드백"), ("final", "최종본")]
+                  ("stored_at", "최신 리비전 시각"), ("author", "작성자"), ("open", "open 피드백"), ("final", "최종본"),
+                  ("next", "다음 할 일")]
 
 
 def _cell(key: str, row: dict) -> str:
@@ -118,7 +135,7 @@ def _cell(key: str, row: dict) -> str:
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="정적 HTML 현황 페이지를 이 경로에 씀")
 def status(html_file: Path | None) -> None:
-    """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN."""
+    """모든 기업의 단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN → applied → selected → monitoring N년차."""
     if html_file:
         from pipeline.store.outputs import check_output
 
@@ -182,11 +199,13 @@ th {{ background: #f2f4f7; }} td.num {{ text-align: right; }} td.open {{ color: 
 .stage {{ padding: .1rem .5rem; border-radius: .8rem; background: #eef; white-space: nowrap; }}
 .stage.profile {{ background: #eee; }} .stage.diagnosed, .stage.matched {{ background: #e0f2fe; }}
 .stage.draft {{ background: #fef3c7; }} .stage.feedback {{ background: #fee4e2; }} .stage.final {{ background: #d1fadf; }}
+.stage.applied {{ background: #ede9fe; }} .stage.selected, .stage.monitoring {{ background: #bbf7d0; }}
+.stage.not, .stage.withdrawn {{ background: #e5e7eb; }}
 </style></head>
 <body>
 <h1>탄소중립 컨설팅 문서 현황</h1>
 <p class="meta">생성: {e(stamp)} · 기업 {len(rows)}곳 · {legend}</p>
-<p class="meta">단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN</p>
+<p class="meta">단계: profile → diagnosed → matched → draft rN → feedback (open n) → final rN → applied → selected / not selected → monitoring N년차</p>
 <table>
 <thead><tr>{head}</tr></thead>
 <tbody>

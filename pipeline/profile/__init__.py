@@ -227,33 +227,7 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
         if total > 100 + SHARE_TOLERANCE_PCT:
             problems.append(problem("processes", f"에너지원 '{source}'의 공정별 비중 합이 100%를 넘습니다 ({total:g}%)"))
 
-    electricity = data["energy"]["electricity"]
-    months_total = sum(electricity["monthly_kwh"])
-    stated = electricity.get("annual_kwh")
-    if stated is not None and abs(stated - months_total) > MONTH_TOLERANCE * max(stated, months_total, 1):
-        problems.append(problem("energy.electricity.annual_kwh", f"연간 전력량 {stated:,.0f} kWh가 월별 합계 {months_total:,.0f} kWh와 1% 넘게 다릅니다. 둘 중 하나를 고쳐 주세요"))
-
-    fuel_total = sum(f["amount"] for f in data["energy"].get("fuels", []) if isinstance(f.get("amount"), (int, float)))
-    if months_total <= 0 and fuel_total <= 0:
-        problems.append(problem("energy", "전력과 연료 사용량이 모두 0입니다. 기준연도의 실제 사용량(한전·가스 고지서)을 적어 주세요"))
-
-    for i, fuel in enumerate(data["energy"].get("fuels", [])):
-        field = f"energy.fuels[{i}]"
-        record = content.fuels.get(fuel["fuel"])
-        if record is None:
-            problems.append(problem(f"{field}.fuel", f"알 수 없는 연료 '{fuel['fuel']}'. content/factors/fuels.yaml에 있는 값: {', '.join(sorted(content.fuels))}"))
-            continue
-        unit = fuel["unit"]
-        if unit not in ALL_FUEL_UNITS:
-            problems.append(problem(f"{field}.unit", f"알 수 없는 단위 '{unit}'. 쓸 수 있는 단위: {', '.join(ALL_FUEL_UNITS)}"))
-        elif is_energy_unit(unit):
-            if "basis" not in fuel:
-                problems.append(problem(f"{field}.basis", f"열량 단위({unit})로 적을 때는 basis가 필요합니다: gross(총발열량, 도시가스 고지서) 또는 net(순발열량)"))
-        else:
-            if physical_multiplier(unit, record["physical_unit"]) is None:
-                problems.append(problem(f"{field}.unit", f"'{fuel['fuel']}'에는 단위 '{unit}'를 쓸 수 없습니다. {record['physical_unit']} 계열 단위나 열량 단위(MJ, GJ, TJ, Gcal, kWh, toe)를 써 주세요"))
-            if "basis" in fuel:
-                problems.append(problem(f"{field}.basis", "basis는 열량 단위(MJ, GJ …)로 적을 때만 씁니다. 물리량 단위에는 빼 주세요"))
+    problems.extend(energy_problems(data["energy"], content, problem))
 
     scope3 = data.get("scope3", {})
     s3 = content.scope3
@@ -286,6 +260,40 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
     for i, pid in enumerate(data.get("consulting", {}).get("prior_programs", [])):
         if pid not in content.programs:
             problems.append(problem(f"consulting.prior_programs[{i}]", f"지원사업 id '{pid}'가 content/programs/에 없습니다"))
+    return problems
+
+
+def energy_problems(energy: dict, content: Content, problem, prefix: str = "energy") -> list[Problem]:
+    """Checks of an energy section (a profile's, or a year's actuals): the twelve months against the
+    stated annual total, not everything zero, known fuels and units that fit each fuel."""
+    problems: list[Problem] = []
+    electricity = energy["electricity"]
+    months_total = sum(electricity["monthly_kwh"])
+    stated = electricity.get("annual_kwh")
+    if stated is not None and abs(stated - months_total) > MONTH_TOLERANCE * max(stated, months_total, 1):
+        problems.append(problem(f"{prefix}.electricity.annual_kwh", f"연간 전력량 {stated:,.0f} kWh가 월별 합계 {months_total:,.0f} kWh와 1% 넘게 다릅니다. 둘 중 하나를 고쳐 주세요"))
+
+    fuel_total = sum(f["amount"] for f in energy.get("fuels", []) if isinstance(f.get("amount"), (int, float)))
+    if months_total <= 0 and fuel_total <= 0:
+        problems.append(problem(prefix, "전력과 연료 사용량이 모두 0입니다. 그해의 실제 사용량(한전·가스 고지서)을 적어 주세요"))
+
+    for i, fuel in enumerate(energy.get("fuels", [])):
+        field = f"{prefix}.fuels[{i}]"
+        record = content.fuels.get(fuel["fuel"])
+        if record is None:
+            problems.append(problem(f"{field}.fuel", f"알 수 없는 연료 '{fuel['fuel']}'. content/factors/fuels.yaml에 있는 값: {', '.join(sorted(content.fuels))}"))
+            continue
+        unit = fuel["unit"]
+        if unit not in ALL_FUEL_UNITS:
+            problems.append(problem(f"{field}.unit", f"알 수 없는 단위 '{unit}'. 쓸 수 있는 단위: {', '.join(ALL_FUEL_UNITS)}"))
+        elif is_energy_unit(unit):
+            if "basis" not in fuel:
+                problems.append(problem(f"{field}.basis", f"열량 단위({unit})로 적을 때는 basis가 필요합니다: gross(총발열량, 도시가스 고지서) 또는 net(순발열량)"))
+        else:
+            if physical_multiplier(unit, record["physical_unit"]) is None:
+                problems.append(problem(f"{field}.unit", f"'{fuel['fuel']}'에는 단위 '{unit}'를 쓸 수 없습니다. {record['physical_unit']} 계열 단위나 열량 단위(MJ, GJ, TJ, Gcal, kWh, toe)를 써 주세요"))
+            if "basis" in fuel:
+                problems.append(problem(f"{field}.basis", "basis는 열량 단위(MJ, GJ …)로 적을 때만 씁니다. 물리량 단위에는 빼 주세요"))
     return problems
 
 

@@ -9,10 +9,11 @@ import datetime
 
 from pipeline.calc import cbam as cbam_rules
 from pipeline.calc import cbam_tables
-from pipeline.calc.emissions import scope1, scope2, scope3
-from pipeline.calc.energy import energy_profile, product_output_tonnes
+from pipeline.calc.emissions import scope3
+from pipeline.calc.energy import product_output_tonnes
 from pipeline.calc.exposure import due_diligence, energy_obligations, re100_status
 from pipeline.calc.factors import choose_factors
+from pipeline.calc.inventory import site_inventory
 from pipeline.calc.measures import pick_measures
 from pipeline.calc.readiness import assess_readiness
 from pipeline.content import Content
@@ -24,18 +25,12 @@ def diagnose(context: dict, content: Content) -> dict:
     missing = Missing(context.setdefault("missing", []))
     factors = choose_factors(company.get("settings"), content)
 
-    fuels = scope1(company, content, factors)
-    s2 = scope2(company, content, factors)
+    fuels, s2, totals, energy = site_inventory(company, content, factors)
     s3 = scope3(company, content)
-    s1_total = sum(f["tco2e"] for f in fuels)
     emissions = {
-        "scope1_tco2e": s1_total,
-        "scope2_location_tco2e": s2["location_tco2e"],
-        "scope2_market_tco2e": s2["market_tco2e"],
+        **{k: v for k, v in totals.items() if k != "intensity_tco2e_per_t_output"},
         # Lines without a sourced factor stay None and are excluded from the screened total.
         "scope3_tco2e": sum(line["tco2e"] for line in s3 if line["tco2e"] is not None) if any(line["tco2e"] is not None for line in s3) else None,
-        "total_tco2e": s1_total + s2["location_tco2e"],
-        "total_market_tco2e": s1_total + s2["market_tco2e"],
         "scope1": fuels,
         "scope2": s2,
         "scope3": s3,
@@ -51,10 +46,8 @@ def diagnose(context: dict, content: Content) -> dict:
             if category not in emissions["scope3_categories_screened"]:
                 missing.add("scope3", label, f"Scope 3 범주 {category} 스크리닝")
 
-    energy = energy_profile(company, fuels, s2, content, factors)
     output_t = energy["output_t"]
-    emissions["intensity_tco2e_per_t_output"] = emissions["total_tco2e"] / output_t if output_t else None
-    energy["intensity_tco2e_per_t_output"] = emissions["intensity_tco2e_per_t_output"]  # KPI library path
+    emissions["intensity_tco2e_per_t_output"] = totals["intensity_tco2e_per_t_output"]
     emissions["intensity_tco2e_per_krw_100m"] = emissions["total_tco2e"] / (company["company"]["revenue_krw_million"] / 100.0)
     if output_t is None:
         missing.add("products[].annual_output", "제품별 연간 생산량(톤, 또는 개수와 개당 중량)", "원단위·제품 내재배출량")
