@@ -190,3 +190,16 @@ def test_rd_plan_commercialization_and_hiring_from_the_profile(plans):
     profile["consulting"]["development"].pop("commercialization")
     part = _plan(context_from_profile(profile)).split("# 5. 연구개발성과의 사업화 전략 및 계획")[1].split("\n# ")[0]
     assert "[확인 필요: 사업화 매출 전망(연도별, 근거)]" in part and "[확인 필요: 과제 수행·사업화에 따른 신규 고용 계획" in part
+
+
+def test_tables_and_headings_never_run_into_the_line_above(plans):
+    """A table or a paragraph right under a list line without a blank line is read by Markdown as
+    part of it (the table printed as '| … |' text, a bold title glued to the last bullet)."""
+    for cid, ctx in plans.items():
+        for key, doc in ctx["documents"].items():
+            lines = doc["markdown"].split("\n")
+            for above, line in zip(lines, lines[1:]):
+                if line.startswith("|"):
+                    assert not above.strip() or above.startswith("|"), (cid, key, above, line)
+                if re.match(r"^\s*(- |\d+\. )", above) and line.strip():
+                    assert re.match(r"^\s*(- |\d+\. )|^ {2,}|^<!--", line), (cid, key, above, line)
