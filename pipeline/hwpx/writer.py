@@ -156,6 +156,7 @@ class _Writer:
                 self._picture(block)
         self._apply_lists()
         self._bullets_in_place()
+        self._one_header_story()
         return self.doc.to_bytes()
 
     def _new_paragraph(self, page_break: bool, look: Look, align: str | None = None):
@@ -250,6 +251,21 @@ class _Writer:
             ref_list.insert(list(ref_list).index(para), bullets)
             header.mark_dirty()
 
+    def _one_header_story(self) -> None:
+        """Drop the copies of the header and footer that python-hwpx also writes inside <hp:secPr>:
+        they are no OWPML children of secPr and 한글 reads only the <hp:ctrl> ones, but other readers
+        would show the header and footer twice."""
+        for section in self.doc.oxml.sections:
+            sec_pr = section.element.find(f"{HP}p/{HP}run/{HP}secPr")
+            if sec_pr is None:
+                continue
+            for child in list(sec_pr):
+                if child.tag in {f"{HP}{t}" for t in ("header", "footer", "headerApply", "footerApply")}:
+                    sec_pr.remove(child)
+            for footer in section.element.iter(f"{HP}footer"):
+                _spaced_slash(footer)
+            section.mark_dirty()
+
     # ------------------------------------------------------------------ page
     def _page(self, page) -> None:
         m = page.margins_mm
@@ -262,9 +278,8 @@ class _Writer:
                 {"type": "run", "text": page.header_text, "font": small.font, "size": small.size,
                  "color": small.color}]}])
         if page.footer_page_numbers:
-            footer = self.doc.page.set_footer(content=[{"align": "CENTER", "children": [
+            self.doc.page.set_footer(content=[{"align": "CENTER", "children": [
                 {"type": "run", "text": "- "}, {"page_number": "page/total"}, {"type": "run", "text": " -"}]}])
-            _spaced_slash(footer.element)
         if page.first_page_plain:
             self.doc.page.set_visibility(hide_first_header=True, hide_first_footer=True)
 
