@@ -23,6 +23,8 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (e) intake   `python -m pipeline intake-form ID` (the pre-filled 자료요청서) and `python -m pipeline
              intake ID FILE --dry-run` (reading it back, merging and validating) for the first sample
              company; informative, no target.
+(f) hwpx     `python -m pipeline hwpx ID` (the three HWPX copies of the latest revision, each validated)
+             for the first sample company, after its plans in (a); informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -300,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         results["intake_form_s"], results["intake_s"] = form_s["median"], read_s["median"]
         print(f"(e) intake-form {args.companies[0]}: {form_s['median']:.3f}s, intake --dry-run of it: "
               f"{read_s['median']:.3f}s [informative]")
+
+        hwpx_s = time_command([PY, "-m", "pipeline", "hwpx", args.companies[0]], warm_env, args.runs, work)
+        results["hwpx_s"] = hwpx_s["median"]
+        print(f"(f) hwpx {args.companies[0]} (three documents, validated): {hwpx_s['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

@@ -14,7 +14,6 @@ section XML and its package check); a failure is an ExportError and nothing is w
 """
 from __future__ import annotations
 
-import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -74,26 +73,35 @@ LIST_LOOK = Look(BODY_FONT, 10.5, after=3)
 
 
 def hwpx_bytes(word: WordDocument, name: str = "document") -> bytes:
-    """The HWPX file of `word`, validated; ExportError (nothing written) when it does not validate."""
+    """The HWPX file of `word`, validated; ExportError (nothing written) when it does not validate.
+
+    The checks are python-hwpx's: the header and section XML against the OWPML schemas (before
+    saving), its editor-open safety gate (run by the save itself) and the package check (ZIP,
+    container, manifest) of the saved bytes."""
+    from hwpx import HwpxError
+
+    data = b""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the library's own 5.x shims
-        data = _Writer(word).build()
-    problems = validation_problems(data)
+        try:
+            document = _Writer(word).build()
+            problems = [str(issue) for issue in document.validate().issues]
+            if not problems:
+                data = document.to_bytes()
+        except (HwpxError, ValueError) as exc:
+            problems = [f"{type(exc).__name__}: {exc}"]
+    problems = problems or validation_problems(data)
     if problems:
         raise ExportError(f"{name}: 만든 HWPX가 검증을 통과하지 못해 저장하지 않았습니다: " + "; ".join(problems[:5]))
     return data
 
 
 def validation_problems(data: bytes) -> list[str]:
-    """python-hwpx's checks of a finished file: the package (ZIP, container, manifest) and the
-    header and section XML against the OWPML schemas; [] when it is valid."""
-    from hwpx import HwpxDocument, validate_package
+    """python-hwpx's package check of a saved file (ZIP, container, manifest, every part's XML);
+    [] when it is valid."""
+    from hwpx import validate_package
 
-    problems = [str(issue) for issue in validate_package(data).errors]
-    if not problems:
-        document = HwpxDocument.open(io.BytesIO(data))
-        problems = [str(issue) for issue in document.validate().issues]
-    return problems
+    return [str(issue) for issue in validate_package(data).errors]
 
 
 class _Writer:
@@ -138,7 +146,7 @@ class _Writer:
             paragraph.para_pr_id_ref = known
 
     # ------------------------------------------------------------------ body
-    def build(self) -> bytes:
+    def build(self):
         page = self.word.page
         if page is not None:
             self._page(page)
@@ -157,7 +165,7 @@ class _Writer:
         self._apply_lists()
         self._bullets_in_place()
         self._one_header_story()
-        return self.doc.to_bytes()
+        return self.doc
 
     def _new_paragraph(self, page_break: bool, look: Look, align: str | None = None):
         extra = {"pageBreak": "1"} if page_break else {}
@@ -293,11 +301,17 @@ def row_height(row, widths: list[int]) -> int:
     lines = 1
     for cell, width in zip(row, widths):
         room = max(width - 2 * CELL_MARGIN_LR, 1) / HWPUNIT_PER_TWIP
-        count = sum(max(1, math.ceil(text_twips(line, bold=any(r.bold for r in runs)) * WRAP_SLACK / room))
+        count = sum(_lines(text_twips(line, bold=any(r.bold for r in runs)), room)
                     for runs in cell.paragraphs or [[]]
                     for line in "".join(r.text for r in runs).split("\n"))
         lines = max(lines, count)
     return lines * CELL_LINE_HWPUNIT + 2 * CELL_MARGIN_TB
+
+
+def _lines(width: float, room: float) -> int:
+    """Lines of a text `width` wide in a column with `room`: one when it fits (the column widths
+    were made to fit such labels), else a little more than the widths say (lines wrap at words)."""
+    return 1 if width <= room else math.ceil(width * WRAP_SLACK / room)
 
 
 def _cell_margins(element) -> None:
