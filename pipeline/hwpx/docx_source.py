@@ -45,6 +45,7 @@ class Paragraph:
     list_kind: str | None = None    # "bullet" / "number"
     list_level: int = 0
     list_id: str | None = None      # numbering instance: a new one restarts a numbered list
+    space_before_pt: float | None = None  # spacing set on the paragraph itself, not by its style
 
     @property
     def text(self) -> str:
@@ -161,8 +162,11 @@ class _Reader:
         if runs or not pictures:
             kind, level = LIST_STYLES.get(style, (None, 0))
             num = ppr.find(f"{W}numPr/{W}numId") if ppr is not None else None
+            spacing = ppr.find(f"{W}spacing") if ppr is not None else None
+            space = spacing.get(f"{W}before") if spacing is not None else None
             blocks.append(Paragraph(style, runs, align, before, kind, level,
-                                    num.get(f"{W}val") if num is not None else None))
+                                    num.get(f"{W}val") if num is not None else None,
+                                    int(space) / 20 if space and space.isdigit() else None))
         self.pending_break = _ends_with_page_break(p)
         return blocks
 

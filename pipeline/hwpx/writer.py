@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.errors import ExportError
 from pipeline.hwpx.docx_source import Paragraph, Picture, Run, Table, WordDocument
@@ -28,7 +28,7 @@ HEADER_FILL = "#DCE6F0"
 HWPUNIT_PER_TWIP = 5               # HWPUNIT = 1/7200 inch, twip = 1/1440 inch
 CELL_MARGIN_LR = 85 * HWPUNIT_PER_TWIP   # the Word table style's left and right cell margins
 CELL_MARGIN_TB = 141               # python-hwpx's top and bottom cell margins (0.5 mm)
-WRAP_SLACK = 1.2                   # lines wrap at words, so they hold less than their width
+WRAP_LOSS_TWIPS = 300              # a wrapped line ends short by about half a word
 CELL_LINE_HWPUNIT = 1235           # one line of 9.5 pt table text at 130 % (9.5 × 1.3 pt)
 HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
 HH = "{http://www.hancom.co.kr/hwpml/2011/head}"
@@ -151,10 +151,9 @@ class _Writer:
         if page is not None:
             self._page(page)
         blocks = list(self.word.blocks)
-        first = self.doc.paragraphs[0]
         if blocks and isinstance(blocks[0], Paragraph) and not blocks[0].runs:
-            self._styled(first, BODY, None)   # the cover's top space: the section's own paragraph
-            blocks.pop(0)
+            top = blocks.pop(0)  # the cover's top space: the section's own (empty) paragraph
+            self._styled(self.doc.paragraphs[0], replace(BODY, before=top.space_before_pt or 0.0), None)
         for block in blocks:
             if isinstance(block, Paragraph):
                 self._paragraph(block)
@@ -177,6 +176,8 @@ class _Writer:
 
     def _paragraph(self, block: Paragraph) -> None:
         look = LIST_LOOK if block.list_kind else LOOKS.get(block.style, BODY)
+        if block.space_before_pt is not None:  # set on the paragraph itself (the cover's top space)
+            look = replace(look, before=block.space_before_pt)
         paragraph = self._new_paragraph(block.page_break_before, look, ALIGN.get(block.align or ""))
         for run in block.runs or [Run("")]:
             paragraph.add_run(run.text, char_pr_id_ref=self.char_pr(look, run))
@@ -187,12 +188,14 @@ class _Writer:
     def _picture(self, block: Picture) -> None:
         look = LOOKS["Picture"]
         extra = {"pageBreak": "1"} if block.page_break_before else {}
-        obj = self.doc.add_picture(block.data, block.ext, width_mm=block.width_mm, height_mm=block.height_mm,
-                                   align="CENTER", style_id_ref="0", char_pr_id_ref=self.char_pr(look), **extra)
+        self.doc.add_picture(block.data, block.ext, width_mm=block.width_mm, height_mm=block.height_mm,
+                             align="CENTER", style_id_ref="0", char_pr_id_ref=self.char_pr(look), **extra)
         self.count += 1
-        self._styled(obj.paragraph if hasattr(obj, "paragraph") else self.doc.paragraphs[-1], look, "CENTER")
+        self._styled(self.doc.paragraphs[-1], look, "CENTER")  # its own new paragraph (a few per document)
 
     def _table(self, block: Table) -> None:
+        if not block.rows or not any(block.rows):
+            return
         nrows, ncols = len(block.rows), max(len(r) for r in block.rows)
         widths = [w * HWPUNIT_PER_TWIP for w in block.widths_twips]
         anchor_look = Look(BODY_FONT, 10.5, after=6)
@@ -311,7 +314,7 @@ def row_height(row, widths: list[int]) -> int:
 def _lines(width: float, room: float) -> int:
     """Lines of a text `width` wide in a column with `room`: one when it fits (the column widths
     were made to fit such labels), else a little more than the widths say (lines wrap at words)."""
-    return 1 if width <= room else math.ceil(width * WRAP_SLACK / room)
+    return 1 if width <= room else math.ceil(width / (room - min(WRAP_LOSS_TWIPS, room * 0.15)))
 
 
 def _cell_margins(element) -> None:
