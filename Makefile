@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar hwpx all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -47,6 +47,10 @@ pdf: $(STAMP)  ## export the three documents to PDF (needs LibreOffice): make pd
 preview: $(STAMP)  ## PNG pages of the documents (LibreOffice, poppler-utils): make preview COMPANY=<id>
 	$(call need_company,preview)
 	$(PY) -m pipeline preview $(COMPANY)
+
+hwpx: $(STAMP)  ## 한글(HWPX) copies of the latest revision's documents: make hwpx COMPANY=<id> [DOC=plan]
+	$(call need_company,hwpx)
+	$(PY) -m pipeline hwpx $(COMPANY) $(if $(DOC),--doc $(DOC))
 
 cbam-template: $(STAMP)  ## fill the EU CBAM communication workbook (xlsx): make cbam-template COMPANY=<id>
 	$(call need_company,cbam-template)

@@ -25,6 +25,8 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              company; informative, no target.
 (f) monitor  `python -m pipeline monitor ID` (성과 모니터링 docx + JSON) for the first sample company
              after its plan, with one year of actuals recorded; informative, no target.
+(g) hwpx     `python -m pipeline hwpx ID` (the three HWPX copies of the latest revision, each validated)
+             for the first sample company, after its plans in (a); informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -328,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(f) monitor {args.companies[0]} (one year of actuals): {watched['median']:.3f}s [informative]")
         else:
             print("(f) monitor: skipped (the actuals could not be recorded)")
+        hwpx_s = time_command([PY, "-m", "pipeline", "hwpx", args.companies[0]], warm_env, args.runs, work)
+        results["hwpx_s"] = hwpx_s["median"]
+        print(f"(g) hwpx {args.companies[0]} (three documents, validated): {hwpx_s['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

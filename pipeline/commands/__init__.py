@@ -21,6 +21,7 @@ def _register() -> None:
     from pipeline.commands import report
     from pipeline.commands import program_report
     from pipeline.commands import followup
+    from pipeline.commands import hwpx
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
@@ -30,7 +31,8 @@ def _register() -> None:
                     report.report,
                     program_report.program_report,
                     followup.followup_apply, followup.followup_result, followup.followup_actuals,
-                    followup.followup_list, followup.monitor, followup.calendar):
+                    followup.followup_list, followup.monitor, followup.calendar,
+                    hwpx.hwpx):
         main.add_command(command)
 
 

@@ -26,8 +26,8 @@ from pipeline.store.outputs import MARKER, out_folder, replace_folder
 from pipeline.store.revisions import author_name, fingerprint, read_meta, revision_path, store_revision
 
 DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
-# Copies of an older revision's documents (`pdf`) are not carried into a new out/<id>/.
-STALE_DERIVED = {name.replace(".docx", ".pdf") for name in DOCUMENT_FILES.values()}
+# Copies of an older revision's documents (`pdf`, `hwpx`) are not carried into a new out/<id>/.
+STALE_DERIVED = {name.replace(".docx", ext) for name in DOCUMENT_FILES.values() for ext in (".pdf", ".hwpx")}
 
 
 @dataclass
