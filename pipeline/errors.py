@@ -107,3 +107,8 @@ class StoreError(PipelineError):
 class OutputError(PipelineError):
     """An output path the user gave (`diff --out`, `status --html`, …) is protected (the revision
     store, a profile, content/, the project's code) or cannot be written; nothing was written."""
+
+
+class FormError(PipelineError):
+    """An official form (content/forms/<program>/<year>/), its map or its filling is refused: the
+    message names the file, the map entry or the part and element; nothing was written."""

@@ -20,6 +20,7 @@ def _register() -> None:
     from pipeline.commands import intake
     from pipeline.commands import report
     from pipeline.commands import program_report
+    from pipeline.commands import forms
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
@@ -27,7 +28,8 @@ def _register() -> None:
                     intake.intake_form,
                     intake.intake,
                     report.report,
-                    program_report.program_report):
+                    program_report.program_report,
+                    forms.fill, forms.form_convert):
         main.add_command(command)
 
 
