@@ -23,6 +23,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (e) intake   `python -m pipeline intake-form ID` (the pre-filled 자료요청서) and `python -m pipeline
              intake ID FILE --dry-run` (reading it back, merging and validating) for the first sample
              company; informative, no target.
+(f) fill     `python -m pipeline fill ID --form FOLDER` for the first sample company, with the .hwpx test
+             form tests/form_builders.py builds (context, locating and filling 16 answer areas, the
+             part-by-part proof, writing); informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -191,6 +194,16 @@ def intake(company: str, env: dict, runs: int, work: Path) -> tuple[dict, dict]:
     return write, read
 
 
+# ----------------------------------------------------------------------------- fill
+def fill(company: str, env: dict, runs: int, work: Path) -> dict:
+    """(f): an official form filled (the test form, built here into the temporary folder)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from form_builders import make_form_folder
+
+    folder = make_form_folder(work / "forms", "hwpx")
+    return time_command([PY, "-m", "pipeline", "fill", company, "--form", str(folder)], env, runs, work)
+
+
 # ----------------------------------------------------------------------------- batch
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
@@ -300,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         results["intake_form_s"], results["intake_s"] = form_s["median"], read_s["median"]
         print(f"(e) intake-form {args.companies[0]}: {form_s['median']:.3f}s, intake --dry-run of it: "
               f"{read_s['median']:.3f}s [informative]")
+
+        filled = fill(args.companies[0], env, args.runs, work)
+        results["fill_s"] = filled["median"]
+        print(f"(f) fill {args.companies[0]} (HWPX test form, 16 answer areas): {filled['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

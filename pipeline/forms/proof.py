@@ -102,7 +102,8 @@ def first_difference(a, b, where: str = "") -> str | None:
     if isinstance(a.tag, str) and dict(a.attrib) != dict(b.attrib):
         keys = sorted(set(a.attrib) | set(b.attrib))
         key = next(k for k in keys if a.attrib.get(k) != b.attrib.get(k))
-        return f"{here}: 속성 {etree.QName(key).localname}이(가) '{a.attrib.get(key)}' → '{b.attrib.get(key)}'"
+        shown = [f"'{v}'" if v is not None else "(없음)" for v in (a.attrib.get(key), b.attrib.get(key))]
+        return f"{here}: 속성 {etree.QName(key).localname}이(가) {shown[0]} → {shown[1]}"
     if (a.text or "") != (b.text or ""):
         return f"{here}: 글자 '{_short(a.text)}' → '{_short(b.text)}'"
     if len(a) != len(b):
