@@ -4,8 +4,9 @@ field), with the structures real 사업계획서 양식 use:
 
 * a table 일반현황 with a merged title row and [label | answer] pairs (labels spaced for
   justification, "기 업 명"), a 사업비 table, and a 추진 일정 table whose answer is below its label;
-* marker headings ("1. 사업 개요" …) each followed by a guide paragraph ("※ … 작성") or an
-  empty paragraph;
+* marker headings ("1. 사업 개요" …) each followed by a guide paragraph ("※ … 작성"), an empty
+  paragraph or a one-cell box holding the guide; one heading numbered automatically (the number
+  is not in its text);
 * a 누름틀 (CLICK_HERE) / content control named 대표자 with its guide text, and a named cell
   (HWPX) / legacy text form field (Word) named 사업기간;
 * text after the answer areas that must survive (a 확인 문구, a closing table).
@@ -50,6 +51,11 @@ def build_hwpx_form(path: Path, *, title: str = "2026년 중소기업 탄소중�
     doc.add_paragraph("")
     doc.add_paragraph("3. 사업 목표")
     doc.add_paragraph("※ 최종 목표를 정량적으로 작성 (3줄 이내)")
+    doc.add_paragraph("4. 기대효과")
+    box = doc.add_table(1, 1)
+    box.cell(0, 0).text = "※ 정량적·정성적 효과를 구분하여 작성"
+    doc.add_paragraph("추진 체계")          # numbered by the outline style in real forms, not in the text
+    doc.add_paragraph("")
     schedule = doc.add_table(2, 1)
     schedule.cell(0, 0).text = "추진 일정"
     doc.add_paragraph(CONFIRMATION)
@@ -105,6 +111,12 @@ def build_docx_form(path: Path, *, title: str = "2026년 중소기업 탄소중�
     doc.add_paragraph("")
     doc.add_paragraph("3. 사업 목표", style="Heading 2")
     doc.add_paragraph("※ 최종 목표를 정량적으로 작성 (3줄 이내)")
+    doc.add_paragraph("4. 기대효과", style="Heading 2")
+    box = doc.add_table(rows=1, cols=1)
+    box.style = "Table Grid"
+    box.cell(0, 0).text = "※ 정량적·정성적 효과를 구분하여 작성"
+    doc.add_paragraph("추진 체계", style="List Number")   # the number comes from the list, not the text
+    doc.add_paragraph("")
     schedule = doc.add_table(rows=2, cols=1)
     schedule.style = "Table Grid"
     schedule.cell(0, 0).text = "추진 일정"

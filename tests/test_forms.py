@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from docx_helpers import isolated_store
+from docx_helpers import isolated_store, require_libreoffice
 from form_builders import CONFIRMATION, EXAMPLE_MAP, build_docx_form, build_hwpx_form, make_form_folder
 from pipeline.commands import main
 from pipeline.content import get_content
@@ -108,10 +108,11 @@ def test_fill_changes_only_the_answer_areas(kind, company, folders, contexts):
     for grid_b, grid_a in zip(cells_before, cells_after):
         for key, (cell, text) in grid_b.items():
             assert _cell_props(grid_a[key][0], kind) == _cell_props(cell, kind)
-            if text.strip() and "     " not in text:
+            if text.strip() and "     " not in text and not text.startswith("※"):
                 assert grid_a[key][1] == text, (key, text)     # labels stay as they were
     company_data = contexts[company]["company"]["company"]
-    general, money, schedule, closing = cells_after
+    general, money, box, schedule, closing = cells_after
+    assert "□ 정량적 효과" in box[(0, 0)][1] and "구분하여 작성" not in box[(0, 0)][1]
     assert general[(1, 1)][1] == company_data["name"]
     assert general[(1, 3)][1] == "[확인 필요: 대표자 성명]"
     assert general[(2, 1)][1] == company_data["business_number"]
@@ -130,12 +131,16 @@ def test_fill_changes_only_the_answer_areas(kind, company, folders, contexts):
     for heading in ("1. 사업 개요", "2. 추진 배경 및 필요성", "3. 사업 목표", CONFIRMATION):
         assert heading in text
     assert text.index("1. 사업 개요") < text.index("지원사업: ") < text.index("2. 추진 배경") \
-        < text.index("□ 기업의 현안") < text.index("3. 사업 목표") < text.index("\n1. 20") < text.index(CONFIRMATION)
+        < text.index("□ 기업의 현안") < text.index("3. 사업 목표") < text.index("\n1. 20") < text.index("4. 기대효과") \
+        < text.index("□ 정량적 효과") < text.index("\n추진 체계") < text.index(CONFIRMATION)
+    organization = [a for a in filled.areas if a.label == "문단 '5. 추진 체계'"][0]
+    assert organization.lines > 1
     # Budgets are reported, never cut: all of the goals are there although the form asks for 3 lines.
     goals = [a for a in filled.areas if a.label == "문단 '3. 사업 목표'"][0]
     assert goals.over == [f"{goals.lines}줄 / 한도 3줄"] and goals.lines > 3
     assert f"{goals.lines}. " in text
-    assert filled.missing == ["대표자 성명"]
+    assert filled.missing[0] == "대표자 성명"
+    assert all(f"[확인 필요: {need}]" in text for need in filled.missing)   # listed and visible
 
 
 def test_formatting_is_the_forms_own(folders, contexts):
@@ -161,8 +166,50 @@ def test_formatting_is_the_forms_own(folders, contexts):
     assert all(r.get("charPrIDRef") != "7" for r in paragraph.findall(f"{HP}run"))  # the red guide run
     named = next(tc for tc in root.iter(f"{HP}tc") if tc.get("name") == "사업기간")
     assert _text(named, f"{HP}t") == "2027년 4월 착수, 9개월"
-    for p in root.iter(f"{HP}p"):  # new paragraphs: no stale layout cache, ids unique among the new ones
+    for p in root.iter(f"{HP}p"):  # every paragraph, new ones too, has its shape references
         assert p.get("paraPrIDRef") is not None and p.get("styleIDRef") is not None
+
+
+@pytest.mark.parametrize("kind", ["hwpx", "docx"])
+def test_other_readers_see_the_answers(kind, folders, contexts, tmp_path):
+    """Read back by other software: python-hwpx sees the 누름틀 and named cell filled (not
+    placeholders); python-docx opens the Word form and sees the answers in the cells."""
+    spec = _spec(folders[kind])
+    out = tmp_path / f"filled.{kind}"
+    out.write_bytes(fill_form(spec, contexts["jinju-alu"]).data)
+    name = contexts["jinju-alu"]["company"]["company"]["name"]
+    if kind == "hwpx":
+        from hwpx import HwpxDocument
+
+        document = HwpxDocument.open(str(out))
+        fields = {f.name: f for f in document.fields.all}
+        assert fields["대표자"].value == "[확인 필요: 대표자 성명]" and not fields["대표자"].is_placeholder
+        assert {c.name: c.text for c in document.fields.cells}["사업기간"] == "2027년 4월 착수, 9개월"
+        from hwpx.tools.validator import validate_document
+
+        report = validate_document(out)                     # the OWPML schemas python-hwpx ships
+        assert report.ok, [str(issue) for issue in report.errors]
+    else:
+        import docx
+
+        document = docx.Document(str(out))
+        assert document.tables[0].cell(1, 1).text == name
+        assert document.tables[1].cell(1, 1).text.replace(",", "").replace("–", "").strip()
+
+
+@pytest.mark.slow
+def test_filled_docx_opens_in_libreoffice(folders, contexts, tmp_path):
+    require_libreoffice()
+    from pypdf import PdfReader
+
+    from pipeline.render.pdf import convert_to_pdf
+
+    out = tmp_path / "filled.docx"
+    out.write_bytes(fill_form(_spec(folders["docx"]), contexts["jinju-bolt"]).data)
+    pdf = convert_to_pdf([out], tmp_path)[0]
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(str(pdf)).pages))
+    assert re.sub(r"\s+", "", contexts["jinju-bolt"]["company"]["company"]["name"]) in text
+    assert "1.사업개요" in text and "지원사업:" in text and re.sub(r"\s+", "", CONFIRMATION) in text
 
 
 @pytest.mark.parametrize("kind", ["hwpx", "docx"])

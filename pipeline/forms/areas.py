@@ -212,26 +212,65 @@ def _texts_above(dialect: Dialect, table, count: int = 3) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
+_NUMBERING = re.compile(r"^(?:[0-9]{1,2}(?:\.[0-9]{1,2})*[.)]?|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+[.)]?|[가-하][.)]|\(?[0-9]{1,2}\)|[①-⑳]|[□■○●◎◇◆▶▷-])")
+
+
+def _unnumbered(text: str) -> str:
+    """A normalised marker without its numbering ("1.사업개요" → "사업개요"): 한글's and Word's
+    automatic outline numbers are not in the paragraph's text."""
+    return _NUMBERING.sub("", text, count=1)
+
+
 def _locate_after(dialect: Dialect, roots, answer: Answer, where: str) -> Area:
     marker = norm(answer.target)
-    found = [(part, p) for part, root in roots.items() for p in dialect.paragraphs(root)
-             if (text := norm(dialect.text(p))) and (text == marker or text.startswith(marker))]
-    exact = [(part, p) for part, p in found if norm(dialect.text(p)) == marker]
+    paragraphs = [(part, p, norm(dialect.text(p))) for part, root in roots.items() for p in dialect.paragraphs(root)]
+    found = [(part, p, text) for part, p, text in paragraphs if text and (text == marker or text.startswith(marker))]
+    if not found and _unnumbered(marker) and _unnumbered(marker) != marker:
+        bare = _unnumbered(marker)
+        found = [(part, p, text) for part, p, text in paragraphs
+                 if text and (_unnumbered(text) == bare or text == bare or text.startswith(bare))]
+    exact = [hit for hit in found if hit[2] in (marker, _unnumbered(marker))]
     if len(found) > 1 and len(exact) == 1:
         found = exact
     if not found:
         raise FormError(f"{where}: 양식에서 표시 문단 '{answer.target}'을(를) 찾을 수 없습니다 (문단의 첫 글자들을 그대로)")
     if len(found) > 1:
         raise FormError(f"{where}: 표시 문단 '{answer.target}'이(가) 양식에 {len(found)}곳 있습니다. 더 긴 문구로 구분하세요")
-    part, marker_p = found[0]
+    part, marker_p, _ = found[0]
     guides = []
     node = marker_p.getnext()
     while node is not None and node.tag == dialect.PARAGRAPH and dialect.is_guide(node):
         guides.append(node)
         node = node.getnext()
+    box = _box(dialect, node)
+    if box is not None:  # a one-cell table under the heading, holding the guide: the answer goes in it
+        slot = dialect.cell_slot(box)
+        first_p = next((n for n in slot.removed if n.tag == dialect.PARAGRAPH), None)
+        slots = [slot] + ([Slot(marker_p.getparent(), guides)] if guides else [])
+        return Area(answer, part, slots, inline=False, template_paragraph=first_p,
+                    template_run=dialect.first_run(slot.removed), anchors=[marker_p])
     slot = Slot(marker_p.getparent(), guides, after=marker_p)
     return Area(answer, part, [slot], inline=False, template_paragraph=guides[0] if guides else None,
                 template_run=dialect.first_run(guides), anchors=[marker_p])
+
+
+def _box(dialect: Dialect, node):
+    """The cell of a one-cell table at `node` (or anchored alone in the paragraph `node`) whose
+    paragraphs are all guide text or empty; None otherwise."""
+    if node is None:
+        return None
+    table = node if node.tag == dialect.TABLE else None
+    if table is None and node.tag == dialect.PARAGRAPH and not dialect.text(node).strip():
+        tables = [t for t in node.iter(dialect.TABLE) if next(t.iterancestors(dialect.TABLE), None) is None]
+        table = tables[0] if len(tables) == 1 else None
+    if table is None:
+        return None
+    cells = dialect.cells(table)
+    if len(cells) != 1:
+        return None
+    cell = cells[0].element
+    paragraphs = [p for p in cell.iter(dialect.PARAGRAPH) if _nearest_cell(p, cell)]
+    return cell if paragraphs and all(dialect.is_guide(p) for p in paragraphs) else None
 
 
 def _locate_field(dialect: Dialect, roots, answer: Answer, where: str) -> Area:
