@@ -170,6 +170,16 @@ def test_formatting_is_the_forms_own(folders, contexts):
         assert p.get("paraPrIDRef") is not None and p.get("styleIDRef") is not None
 
 
+def test_plain_formatting_leaves_the_guides_look_behind(folders, contexts):
+    """`formatting: plain`: the answer in the paragraph's own character shape, not the guide's italics."""
+    folder = folders["docx"]
+    (folder / "map.yaml").write_text("answers:\n  - after: 1. 사업 개요\n    from: section:overview\n"
+                                     "    formatting: plain\n", encoding="utf-8")
+    root = etree.fromstring(_members(fill_form(_spec(folder), contexts["jinju-bolt"]).data)["word/document.xml"])
+    answer = [p for p in root.iter(f"{W}p") if (p.findtext(f"{W}r/{W}t") or "").startswith("지원사업: ")][0]
+    assert answer.find(f"{W}r/{W}rPr") is None
+
+
 @pytest.mark.parametrize("kind", ["hwpx", "docx"])
 def test_other_readers_see_the_answers(kind, folders, contexts, tmp_path):
     """Read back by other software: python-hwpx sees the 누름틀 and named cell filled (not

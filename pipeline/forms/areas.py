@@ -338,10 +338,11 @@ def fill_area(dialect: Dialect, area: Area) -> None:
     for slot in area.slots:
         for node in slot.removed:
             slot.parent.remove(node)
+    template_run = None if area.answer.formatting == "plain" else area.template_run
     if area.inline:
         new = dialect.runs(area.template_run, area.lines)
     else:
-        new = [dialect.paragraph(area.template_paragraph, area.template_run, line, first=n == 0)
+        new = [dialect.paragraph(area.template_paragraph, template_run, line, first=n == 0)
                for n, line in enumerate(area.lines)]
     for offset, node in enumerate(new):
         first.parent.insert(position + offset, node)

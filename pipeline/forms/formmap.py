@@ -18,7 +18,7 @@ from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml
 
 LOCATORS = ("cell", "after", "field")
 SOURCES = ("from", "text")
-KEYS = set(LOCATORS) | set(SOURCES) | {"below", "max_chars", "max_lines", "label", "tables"}
+KEYS = set(LOCATORS) | set(SOURCES) | {"below", "max_chars", "max_lines", "label", "tables", "formatting"}
 SOURCE_KEYS = {"program", "year", "title", "url", "sha256", "file", "retrieved", "note", "redistributable"}
 FORM_SUFFIXES = (".hwpx", ".docx", ".hwp")
 MAX_ANSWERS = 500
@@ -39,6 +39,7 @@ class Answer:
     max_lines: int | None = None
     label: str = ""
     tables: str = "lines"
+    formatting: str = "area"
     line: int | None = None
 
     @property
@@ -200,6 +201,9 @@ def _answers(map_path: Path) -> list[Answer]:
         tables = entry.get("tables", "lines")
         if tables not in ("lines", "omit"):
             raise bad("tables는 lines(표를 줄로) 또는 omit(표 생략)입니다", "tables")
+        formatting = entry.get("formatting", "area")
+        if formatting not in ("area", "plain"):
+            raise bad("formatting은 area(답변 칸 첫 글자의 모양, 기본) 또는 plain(문단의 기본 글자 모양)입니다", "formatting")
         value = entry[sources[0]]
         if not isinstance(value, str) or not value.strip():
             raise bad("비어 있지 않은 문자열이어야 합니다", sources[0])
@@ -207,5 +211,6 @@ def _answers(map_path: Path) -> list[Answer]:
                               source=value.strip() if sources[0] == "from" else None,
                               text=value if sources[0] == "text" else None,
                               max_chars=entry.get("max_chars"), max_lines=entry.get("max_lines"),
-                              label=str(entry.get("label") or ""), tables=tables, line=line))
+                              label=str(entry.get("label") or ""), tables=tables, formatting=formatting,
+                              line=line))
     return answers
