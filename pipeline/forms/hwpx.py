@@ -17,7 +17,7 @@ from pipeline.errors import FormError
 from pipeline.forms.areas import Cell, Dialect, Slot, between
 
 HP = "http://www.hancom.co.kr/hwpml/2011/paragraph"
-FIELD_TYPES = {"CLICK_HERE", "CLICKHERE"}
+FIELD_TYPES = {"CLICK_HERE", "CLICKHERE", "CLICK-HERE"}
 
 
 def hp(tag: str) -> str:
@@ -59,11 +59,11 @@ class HwpxDialect(Dialect):
     def fields(self, root, name: str, where: str):
         hits = []
         for begin in root.iter(hp("fieldBegin")):
-            if (begin.get("type") or "").upper() not in FIELD_TYPES or begin.get("name") != name:
+            if (begin.get("type") or "").strip().upper() not in FIELD_TYPES or (begin.get("name") or "").strip() != name:
                 continue
             hits.append(self._click_here(begin, name, where))
         for tc in root.iter(hp("tc")):
-            if tc.get("name") == name:
+            if (tc.get("name") or "").strip() == name:
                 slot = self.cell_slot(tc)
                 first_p = next((n for n in slot.removed if n.tag == hp("p")), None)
                 hits.append(([slot], False, first_p, self.first_run(slot.removed), [tc]))
@@ -72,9 +72,16 @@ class HwpxDialect(Dialect):
     def _click_here(self, begin, name: str, where: str):
         begin_ctrl = begin.getparent()
         paragraph = next(begin.iterancestors(hp("p")), None)
-        end = None
-        for candidate in paragraph.iter(hp("fieldEnd")) if paragraph is not None else ():
-            if candidate.get("beginIDRef") == begin.get("id") and next(candidate.iterancestors(hp("p"))) is paragraph:
+        end, seen = None, False
+        for candidate in paragraph.iter(hp("fieldBegin"), hp("fieldEnd")) if paragraph is not None else ():
+            if candidate is begin:
+                seen = True
+                continue
+            if not seen or candidate.tag != hp("fieldEnd"):
+                continue
+            pairs = (candidate.get("beginIDRef") == begin.get("id") if candidate.get("beginIDRef")
+                     else bool(begin.get("fieldid")) and candidate.get("fieldid") == begin.get("fieldid"))
+            if pairs and next(candidate.iterancestors(hp("p"))) is paragraph:
                 end = candidate
                 break
         if end is None or begin_ctrl.tag != hp("ctrl") or begin_ctrl.getparent().tag != hp("run"):
