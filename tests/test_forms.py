@@ -446,3 +446,118 @@ def test_example_map_is_the_documented_one():
     for key in ("cell:", "after:", "field:", "below:", "max_chars:", "max_lines:", "section:", "ask:"):
         assert key in text or key in readme
         assert key in readme
+
+
+def _variant_docx(path: Path) -> Path:
+    """Other structures real Word forms use: a block-level content control holding paragraphs, a
+    label merged over two rows (w:vMerge) with sub-labels, and a table nested in a cell."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    doc = docx.Document()
+    doc.add_paragraph("사업계획서", style="Title")
+    table = doc.add_table(rows=2, cols=3)
+    table.style = "Table Grid"
+    table.cell(0, 0).merge(table.cell(1, 0)).text = "사업비"
+    table.cell(0, 1).text = "정부지원금"
+    table.cell(1, 1).text = "기업부담금"
+    outer = doc.add_table(rows=1, cols=1)
+    inner = outer.cell(0, 0).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text = "과제명"
+    doc.element.body.insert(len(doc.element.body) - 1, parse_xml(
+        '<w:sdt {0}><w:sdtPr><w:tag w:val="사업목적"/><w:showingPlcHdr/></w:sdtPr><w:sdtContent>'
+        '<w:p><w:pPr><w:jc w:val="both"/></w:pPr><w:r><w:rPr><w:color w:val="808080"/></w:rPr>'
+        '<w:t>사업의 목적을 입력하십시오.</w:t></w:r></w:p></w:sdtContent></w:sdt>'.format(nsdecls("w"))))
+    doc.add_paragraph("끝.")
+    doc.save(str(path))
+    return path
+
+
+def test_other_word_structures(tmp_path, contexts):
+    folder = make_form_folder(tmp_path, "docx", builder=_variant_docx)
+    (folder / "map.yaml").write_text(
+        "answers:\n"
+        "  - cell: 사업비 > 정부지원금\n    from: strategy.budget.gov_krw_million\n"
+        "  - cell: 사업비 > 기업부담금\n    from: strategy.budget.company_krw_million\n"
+        "  - cell: 과제명\n    text: 탄소중립 설비 전환\n"
+        "  - field: 사업목적\n    from: section:goals/최종 목표\n", encoding="utf-8")
+    filled = fill_form(_spec(folder), contexts["jinju-alu"])
+    root = etree.fromstring(_members(filled.data)["word/document.xml"])
+    tables = [_cells(t, "docx")[0] for t in root.iter(f"{W}tbl") if t.getparent().tag == f"{W}body"]
+    assert tables[0][(0, 2)][1] == "300" and tables[0][(1, 2)][1]
+    nested = _cells(next(t for t in root.iter(f"{W}tbl") if t.getparent().tag == f"{W}tc"), "docx")[0]
+    assert nested[(0, 1)][1] == "탄소중립 설비 전환"
+    sdt = next(root.iter(f"{W}sdt"))
+    paragraphs = sdt.findall(f"{W}sdtContent/{W}p")
+    assert len(paragraphs) == filled.areas[3].lines > 1
+    assert all(p.find(f"{W}pPr/{W}jc") is not None for p in paragraphs)      # the control's paragraph look
+    assert sdt.find(f"{W}sdtPr/{W}showingPlcHdr") is None
+    assert all(p.find(f"{W}r/{W}rPr") is None for p in paragraphs)     # not the placeholder's gray
+    assert "입력하십시오" not in _text(root, f"{W}t") and "끝." in _text(root, f"{W}t")
+
+
+BOMBS = {
+    "bomb": lambda z: z.writestr(zipfile.ZipInfo("word/document.xml"), b"<a/>" + b" " * (30 * 1024 * 1024),
+                                 compress_type=zipfile.ZIP_DEFLATED),
+    "members": lambda z: [z.writestr(f"x/{i}.xml", b"") for i in range(5001)],
+    "duplicate": lambda z: (z.writestr("word/document.xml", b"<a/>"), z.writestr("word/document.xml", b"<b/>")),
+}
+
+
+@pytest.mark.hardening
+@pytest.mark.parametrize("kind", sorted(BOMBS))
+def test_hostile_zip_forms_are_refused_before_reading(kind, tmp_path):
+    import warnings
+
+    from pipeline.forms.package import read_form
+
+    path = tmp_path / "form.docx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: that is the point
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("[Content_Types].xml", b"<Types/>")
+            BOMBS[kind](archive)
+    expected = {"bomb": "압축 폭탄", "members": "항목이 너무 많습니다", "duplicate": "같은 이름"}[kind]
+    with pytest.raises(FormError, match=expected):
+        read_form(path)
+
+
+def _variant_hwpx(path: Path) -> Path:
+    """A label merged over two rows with sub-labels, a 누름틀 inside a table cell, two sections' worth
+    of text before and after."""
+    from hwpx import HwpxDocument
+
+    doc = HwpxDocument.new()
+    doc.add_paragraph("사업계획서")
+    table = doc.add_table(2, 3)
+    table.cell(0, 0).text = "사 업 비"
+    table.merge_cells(0, 0, 1, 0)
+    table.cell(0, 1).text = "정부지원금"
+    table.cell(1, 1).text = "기업부담금"
+    box = doc.add_table(1, 2)
+    box.cell(0, 0).text = "대표자"
+    cell_paragraph = box.cell(0, 1).paragraphs[0]
+    doc.fields.add("대표자서명", prompt="성명 입력", paragraph=cell_paragraph)
+    doc.add_paragraph("끝.")
+    doc.save_to_path(str(path))
+    return path
+
+
+def test_other_hwpx_structures(tmp_path, contexts):
+    folder = make_form_folder(tmp_path, "hwpx", builder=_variant_hwpx)
+    (folder / "map.yaml").write_text(
+        "answers:\n"
+        "  - cell: 사업비 > 정부지원금\n    from: strategy.budget.gov_krw_million\n"
+        "  - cell: 사업비 > 기업부담금\n    from: strategy.budget.company_krw_million\n"
+        "  - field: 대표자서명\n    from: ask:대표자 성명\n", encoding="utf-8")
+    filled = fill_form(_spec(folder), contexts["jinju-alu"])
+    root = etree.fromstring(_members(filled.data)["Contents/section0.xml"])
+    money, signature = _cells(root, "hwpx")
+    assert money[(0, 2)][1] == "300" and money[(1, 2)][1] and money[(0, 0)][1] == "사 업 비"
+    assert signature[(0, 1)][1] == "[확인 필요: 대표자 성명]"
+    # The same cell addressed as a table cell and by its field overlaps: refused, naming both entries.
+    (folder / "map.yaml").write_text(
+        "answers:\n  - cell: 대표자\n    text: a\n  - field: 대표자서명\n    text: b\n", encoding="utf-8")
+    with pytest.raises(FormError, match=r"answers\[1\].*겹칩니다"):
+        fill_form(_spec(folder), contexts["jinju-alu"])

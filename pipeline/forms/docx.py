@@ -2,8 +2,9 @@
 
 Answers go into word/document.xml only (forms keep their answer areas in the body). A content
 control whose placeholder is showing (w:showingPlcHdr) loses that flag when filled, or Word would
-treat the answer as the placeholder; a control bound to custom XML (w:dataBinding) is refused,
-since Word would put the bound value back when the file opens.
+treat the answer as the placeholder, and the answer does not take the placeholder's gray look; a
+control bound to custom XML (w:dataBinding) is refused, since Word would put the bound value back
+when the file opens.
 """
 from __future__ import annotations
 
@@ -102,11 +103,8 @@ class DocxDialect(Dialect):
         if own is not None:
             template_run = etree.Element(w("r"))
             template_run.append(copy.deepcopy(own))
-        elif template_run is not None and placeholder is not None:
-            template_run = copy.deepcopy(template_run)
-            style = template_run.find(f"{w('rPr')}/{w('rStyle')}")
-            if style is not None and "placeholder" in (style.get(w("val")) or "").lower():
-                style.getparent().remove(style)
+        elif placeholder is not None:
+            template_run = None  # the placeholder's own look (gray, 'Placeholder Text') is not the answer's
         template_p = next((child for child in children if child.tag == w("p")), None)
         return slots, inline, template_p, template_run, [props]
 
