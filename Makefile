@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar hwpx all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar hwpx fill all select bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -77,6 +77,11 @@ monitor: $(STAMP)  ## 성과 모니터링: recorded actuals vs the plan's KPIs: 
 
 calendar: $(STAMP)  ## application calls and follow-up dates as .ics: make calendar [COMPANY=<id>]
 	$(PY) -m pipeline calendar $(COMPANY)
+
+fill: $(STAMP)  ## fill a program's official form (content/forms/): make fill COMPANY=<id> FORM=<program> [ARGS=--strict]
+	$(call need_company,fill)
+	@if [ -z "$(FORM)" ]; then echo "FORM=<사업 id> 를 지정하세요 (content/forms/ 의 양식: $$(ls content/forms 2>/dev/null | grep -v README | tr '\n' ' '))"; exit 2; fi
+	$(PY) -m pipeline fill $(COMPANY) --form "$(FORM)" $(ARGS)
 
 all: $(STAMP)  ## plan every company in companies/, in parallel
 	@$(COMPILE)

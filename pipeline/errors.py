@@ -117,3 +117,8 @@ class FollowupError(PipelineError):
         self.problems = list(problems or [])
         lines = "".join(f"\n  - {p}" for p in self.problems)
         super().__init__(f"{message}{lines}")
+
+
+class FormError(PipelineError):
+    """An official form (content/forms/<program>/<year>/), its map or its filling is refused: the
+    message names the file, the map entry or the part and element; nothing was written."""

@@ -27,6 +27,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
              after its plan, with one year of actuals recorded; informative, no target.
 (g) hwpx     `python -m pipeline hwpx ID` (the three HWPX copies of the latest revision, each validated)
              for the first sample company, after its plans in (a); informative, no target.
+(h) fill     `python -m pipeline fill ID --form FOLDER` for the first sample company, with the .hwpx test
+             form tests/form_builders.py builds (context, locating and filling 16 answer areas, the
+             part-by-part proof, writing); informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -214,6 +217,16 @@ def monitor(company: str, env: dict, runs: int, work: Path) -> dict | None:
     return time_command([PY, "-m", "pipeline", "monitor", company, "--year", year], env, runs, work)
 
 
+# ----------------------------------------------------------------------------- fill
+def fill(company: str, env: dict, runs: int, work: Path) -> dict:
+    """(f): an official form filled (the test form, built here into the temporary folder)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from form_builders import make_form_folder
+
+    folder = make_form_folder(work / "forms", "hwpx")
+    return time_command([PY, "-m", "pipeline", "fill", company, "--form", str(folder)], env, runs, work)
+
+
 # ----------------------------------------------------------------------------- batch
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
@@ -333,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         hwpx_s = time_command([PY, "-m", "pipeline", "hwpx", args.companies[0]], warm_env, args.runs, work)
         results["hwpx_s"] = hwpx_s["median"]
         print(f"(g) hwpx {args.companies[0]} (three documents, validated): {hwpx_s['median']:.3f}s [informative]")
+        filled = fill(args.companies[0], env, args.runs, work)
+        results["fill_s"] = filled["median"]
+        print(f"(h) fill {args.companies[0]} (HWPX test form, 16 answer areas): {filled['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

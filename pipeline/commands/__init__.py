@@ -22,6 +22,7 @@ def _register() -> None:
     from pipeline.commands import program_report
     from pipeline.commands import followup
     from pipeline.commands import hwpx
+    from pipeline.commands import forms
 
     for command in (profiles.validate, profiles.context, plan.plan, plan.pdf, batch.all_companies, selection.select,
                     revisions.feedback, revisions.feedback_list, revisions.feedback_resolve, revisions.diff,
@@ -32,7 +33,7 @@ def _register() -> None:
                     program_report.program_report,
                     followup.followup_apply, followup.followup_result, followup.followup_actuals,
                     followup.followup_list, followup.monitor, followup.calendar,
-                    hwpx.hwpx):
+                    hwpx.hwpx, forms.fill, forms.form_convert):
         main.add_command(command)
 
 

@@ -123,10 +123,12 @@ def draft(context: dict, content: Content) -> dict:
     company = context["company"]["company"]
     charts = _chart_specs(context)
     bodies = {}
+    sections = {}  # per document: (section id, Markdown) in order, for official forms (pipeline/forms/)
     for key in DOCUMENTS:
         structure = content.read(f"sections/{key}/structure.yaml")
         files = structure.get(ptype) or structure["default"]
         rendered = [(name, _render(env, content, f"{key}/{name}", dict(context, doc=key, today=today))) for name in files]
+        sections[key] = [(section_id(name), text) for name, text in rendered]
         bodies[key] = "\n\n".join(text for _name, text in rendered)
         if key == "plan":
             check, rows = _criteria_check(env, content, context, rendered)
@@ -168,9 +170,18 @@ def draft(context: dict, content: Content) -> dict:
             "charts": {k: v for k, v in charts.items() if f"(image:{k})" in full},
             "missing": markers_in(bodies[key]),
             "requests": rows,
+            # Each section file's text (markers kept in full, overrides applied) by its stable id.
+            "sections": [{"id": sid, "markdown": _apply_overrides(text, overrides)} for sid, text in sections[key]],
         }
     context["documents"] = documents
     return context
+
+
+def section_id(file_name: str) -> str:
+    """The stable id of a section file: its name without the order number and extension
+    (01_overview.md → overview, rd_00_summary.md → rd_summary)."""
+    stem = file_name.rsplit(".", 1)[0]
+    return re.sub(r"(^|_)\d+_", r"\1", stem, count=1)
 
 
 def _render(env: jinja2.Environment, content: Content, name: str, values: dict) -> str:
