@@ -18,7 +18,8 @@ from pipeline.profile.schema import document_problems
 from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
 from pipeline.profile.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
-COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# \Z, not $: `$` also matches before a final newline, and "bolt\n" (a file name ending in a newline) is no id.
+COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
 SHARE_TOLERANCE_PCT = 0.5
 
@@ -42,6 +43,13 @@ def list_company_ids(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if COMPANY_ID.match(p.stem))
 
 
+def unusable_profile_names(folder: Path | None = None) -> list[str]:
+    """*.yaml files in companies/ whose names are no company id (so never read): shown escaped."""
+    folder = folder or companies_dir()
+    return sorted(ascii(p.name)[1:-1] if not p.name.isprintable() else p.name
+                  for p in folder.glob("*.yaml") if not COMPANY_ID.match(p.stem))
+
+
 def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str, Path]:
     """Map a company id (or a path to a .yaml file) to (id, path); refuses unsafe ids."""
     if company.endswith((".yaml", ".yml")):
@@ -49,14 +57,16 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         company_id = path.stem
         if not COMPANY_ID.match(company_id):
             raise UnknownCompanyError(
-                f"{path}: 파일 이름 '{company_id}'은(는) 기업 id로 쓸 수 없습니다 (소문자 영문·숫자·하이픈)"
+                f"{_shown(str(path))}: 파일 이름 '{_shown(company_id)}'은(는) 기업 id로 쓸 수 없습니다 "
+                "(소문자 영문·숫자·하이픈, 64자 이하, 공백·줄바꿈 없이)"
             )
         if not path.is_file():
             raise UnknownCompanyError(f"{path}: 프로필 파일이 없습니다")
         return company_id, path
     if not COMPANY_ID.match(company):
         raise UnknownCompanyError(
-            f"기업 id '{company}'은(는) 쓸 수 없습니다: 소문자 영문·숫자·하이픈만 (경로 구분자나 '..' 불가)"
+            f"기업 id '{_shown(company)}'은(는) 쓸 수 없습니다: 소문자 영문·숫자·하이픈만 "
+            "(64자 이하, 경로 구분자·'..'·공백·줄바꿈 불가)"
         )
     folder = folder or companies_dir()
     path = folder / f"{company}.yaml"
@@ -64,6 +74,11 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         known = ", ".join(list_company_ids(folder)) or "(없음)"
         raise UnknownCompanyError(f"기업 '{company}'의 프로필이 없습니다: {path}. 있는 기업: {known}")
     return company, path
+
+
+def _shown(text: str) -> str:
+    """A name as typed, with newlines and other invisible characters escaped (\\n), never raw."""
+    return text if text.isprintable() else ascii(text)[1:-1]
 
 
 def load_profile(company: str, content: Content, folder: Path | None = None) -> Profile:
