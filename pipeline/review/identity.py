@@ -35,14 +35,16 @@ def target_revision(company_id: str, revision: int | None, draft, force: bool = 
             f"{name}: 이 문서는 다른 기업('{other}')의 초안입니다 (문서 속성의 기업 id). {company_id}의 피드백으로 "
             f"가져오지 않았습니다; 맞는 기업이면 `python -m pipeline feedback {other} …`로 가져오세요")
     numbers = revision_numbers(company_id)
-    made_from = _made_from(company_id, numbers, identity)
+    matches = _made_from(company_id, numbers, identity)
     notes = []
-    if made_from is None:
+    if not matches:
         shown = identity.get("revision") or "?"
         notes.append(f"경고: {name}은(는) {shown} 초안이라고 적혀 있지만 저장된 리비전에서 찾지 못했습니다 "
                      "(다른 저장소에서 만든 초안이거나 리비전이 지워짐)")
         return revision, notes
-    latest = numbers[-1]
+    latest, made_from = numbers[-1], matches[0]
+    if revision in matches:
+        return revision, notes
     if revision is None:
         if made_from != latest:
             notes.append(f"참고: {name}은(는) r{made_from:03d} 초안에 대한 회신입니다 (최신은 r{latest:03d}). "
@@ -57,9 +59,9 @@ def target_revision(company_id: str, revision: int | None, draft, force: bool = 
     return revision, notes
 
 
-def _made_from(company_id: str, numbers: list[int], identity: dict) -> int | None:
-    """The stored revision the draft was rendered as: the one holding its draft id, else its number
-    if that revision has no draft id of its own (stored before draft ids existed)."""
+def _made_from(company_id: str, numbers: list[int], identity: dict) -> list[int]:
+    """The stored revisions the draft was rendered as: those holding its draft id (one, unless a
+    revision was copied), else its number if that revision has no draft id of its own."""
     draft_id = identity.get("draft_id")
     metas = {}
     for number in numbers:
@@ -67,11 +69,10 @@ def _made_from(company_id: str, numbers: list[int], identity: dict) -> int | Non
             metas[number] = read_meta(company_id, number)
         except (OSError, ValueError):
             metas[number] = {}
-    if draft_id:
-        for number in numbers:
-            if metas[number].get("draft_id") == draft_id:
-                return number
+    found = [number for number in numbers if draft_id and metas[number].get("draft_id") == draft_id]
+    if found:
+        return found
     m = _REVISION.match(str(identity.get("revision") or ""))
     if m and int(m.group(1)) in metas and not metas[int(m.group(1))].get("draft_id"):
-        return int(m.group(1))
-    return None
+        return [int(m.group(1))]
+    return []

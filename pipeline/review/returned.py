@@ -47,7 +47,9 @@ MAX_PARTS = 60                               # headers, footers and notes parts 
 ANCHOR_CHARS = 4000                          # anchored text walked per comment
 STORED_TEXT_CHARS = 2000                     # a comment's, change's or anchor's text as kept
 CONTEXT_CHARS = 600                          # the paragraph around a change, as kept
-MAX_STORED_CHARS = 4_000_000                 # all text kept from one reply
+NEAR_CHARS = 80                              # … around each further change of a paragraph longer than
+SHORT_PARAGRAPH = 240                        # … this (a short one is kept whole)
+MAX_STORED_CHARS = 2_000_000                 # all text kept from one reply
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -410,6 +412,7 @@ class _Walker:
         # the paragraph around it (CONTEXT_CHARS), not the whole paragraph: a long paragraph with
         # many small changes must not be stored once per change.
         current = None
+        texts = (after, before)    # one object per paragraph: finish() tells its first change by it
         at_after = at_before = 0   # where the segment starts in `after` and in `before`
         for kind, change, text in para["segments"]:
             start_after, start_before = at_after, at_before
@@ -425,7 +428,7 @@ class _Walker:
                 continue
             current = {"_key": key, "kind": kind, "word_id": change.get(_w("id")),
                        "author": _short(change.get(_w("author")) or "", 200), "date": change.get(_w("date")), "text": text,
-                       "heading": self.heading, "_texts": (after, before), "_start": (start_after, start_before),
+                       "heading": self.heading, "_texts": texts, "_start": (start_after, start_before),
                        "_end": (at_after, at_before)}
             self.changes.append(current)
             if len(self.changes) > MAX_ITEMS:
@@ -459,21 +462,27 @@ class _Walker:
         return "".join(out).strip()
 
     def finish(self) -> None:
+        """Bounded text and context: an insertion keeps the paragraph as it reads now, a deletion as
+        it read before; the first change of a paragraph keeps CONTEXT_CHARS of it, the further ones
+        NEAR_CHARS around themselves (so many small changes in one long paragraph stay small)."""
+        seen: set[int] = set()
         for change in self.changes:
             change.pop("_key", None)
             texts, start, end = change.pop("_texts"), change.pop("_start"), change.pop("_end")
             change["text"] = _short(change["text"], STORED_TEXT_CHARS)
-            for key, text, i, j in (("paragraph", texts[0], start[0], end[0]), ("paragraph_before", texts[1], start[1], end[1])):
-                change[key] = _around(text, i, j)
+            side = 0 if change["kind"] == "insertion" else 1
+            width = NEAR_CHARS if id(texts) in seen and len(texts[side]) > SHORT_PARAGRAPH else CONTEXT_CHARS
+            seen.add(id(texts))
+            change["paragraph" if side == 0 else "paragraph_before"] = _around(texts[side], start[side], end[side], width)
 
 
-def _around(text: str, start: int, end: int) -> str:
-    """`text` (a paragraph) cut to CONTEXT_CHARS around [start, end), with … where cut."""
-    if len(text) <= CONTEXT_CHARS:
+def _around(text: str, start: int, end: int, width: int) -> str:
+    """`text` (a paragraph) cut to `width` characters around [start, end), with … where cut."""
+    if len(text) <= width:
         return text.strip()
-    half = max((CONTEXT_CHARS - min(end - start, CONTEXT_CHARS)) // 2, 0)
+    half = max((width - min(end - start, width)) // 2, 0)
     lo, hi = max(start - half, 0), min(max(end, start) + half, len(text))
-    hi = min(hi, lo + CONTEXT_CHARS)
+    hi = min(hi, lo + width)
     return ("…" if lo else "") + text[lo:hi].strip() + ("…" if hi < len(text) else "")
 
 
