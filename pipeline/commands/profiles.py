@@ -22,9 +22,12 @@ def validate(companies: tuple[str, ...]) -> None:
                        "(소문자 영문·숫자·하이픈 id로 파일 이름을 바꿔 주세요)", err=True)
     if not ids:
         raise PipelineError("검사할 프로필이 없습니다 (companies/*.yaml)")
-    valid, problems = validate_companies(ids, get_content())
+    warnings: list[str] = []
+    valid, problems = validate_companies(ids, get_content(), warnings=warnings)
     for company in valid:
         click.echo(f"정상: {company}")
+    for warning in warnings:
+        click.echo(f"확인 권고: {warning}")
     if problems:
         click.echo(f"오류: 프로필 오류 {len(problems)}건", err=True)
         for problem in problems:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from pipeline.content import Content, read_yaml
 from pipeline.locations import companies_dir
 from pipeline.errors import Problem, ProfileError, UnknownCompanyError
+from pipeline.profile.plausibility import input_findings
 from pipeline.profile.schema import document_problems
 from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
 from pipeline.profile.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
@@ -33,6 +34,7 @@ class Profile:
     path: Path
     data: dict
     document: YamlDocument
+    warnings: list = field(default_factory=list)   # unusual figures (plausibility screening), for the CLI
 
     def line_of(self, field: str) -> int | None:
         return self.document.line_of(field)
@@ -101,7 +103,8 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
     if problems:
         raise ProfileError(problems)
     _remember(passed)
-    return Profile(id=company_id, path=path, data=document.data, document=document)
+    warnings = input_findings(document.data, content, lambda f, m: Problem(str(path), document.line_of(f), f, m))[1]
+    return Profile(id=company_id, path=path, data=document.data, document=document, warnings=warnings)
 
 
 def validate_document(document: YamlDocument, filename: str, content: Content,
@@ -301,7 +304,25 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
     for i, pid in enumerate(data.get("consulting", {}).get("prior_programs", [])):
         if pid not in content.programs:
             problems.append(problem(f"consulting.prior_programs[{i}]", f"지원사업 id '{pid}'가 content/programs/에 없습니다"))
+    problems.extend(_kpi_target_bounds(overrides.get("kpi_targets") or {}, content, problem))
+    problems.extend(input_findings(data, content, problem)[0])
     return problems
+
+
+def _kpi_target_bounds(targets: dict, content: Content, problem) -> list[Problem]:
+    """A consultant's KPI target within what its unit allows (content/plausibility.yaml kpi_targets)."""
+    rules = (content.read("plausibility.yaml") or {}).get("kpi_targets") or {}
+    kpis = {k["id"]: k for k in content.kpis}
+    out = []
+    for kpi_id, value in targets.items():
+        kpi = kpis.get(kpi_id)
+        if kpi is None or not isinstance(value, (int, float)):
+            continue
+        rule = (rules.get("by_id") or {}).get(kpi_id) or (rules.get("by_unit") or {}).get(kpi["unit"])
+        if rule and not rule.get("min", 0) <= value <= rule["max"]:
+            out.append(problem(f"overrides.kpi_targets.{kpi_id}", f"{kpi['name']}({kpi['unit']}) 목표는 {rule.get('min', 0):g}–"
+                               f"{rule['max']:g} 사이여야 합니다 (지금 값: {value:g}). {rule['reason']}"))
+    return out
 
 
 def _unique_ids(items: list, field: str, problem, problems: list) -> set:
@@ -313,13 +334,17 @@ def _unique_ids(items: list, field: str, problem, problems: list) -> set:
     return seen
 
 
-def validate_companies(ids: list[str], content: Content, folder: Path | None = None) -> tuple[list[str], list[Problem]]:
-    """Validate several profiles; returns (valid ids, all problems). ContentError propagates."""
+def validate_companies(ids: list[str], content: Content, folder: Path | None = None,
+                       warnings: list | None = None) -> tuple[list[str], list[Problem]]:
+    """Validate several profiles; returns (valid ids, all problems) and adds "id: warning" lines to
+    `warnings` (unusual figures). ContentError propagates."""
     valid, problems = [], []
     for company in ids:
         try:
-            load_profile(company, content, folder)
+            profile = load_profile(company, content, folder)
             valid.append(company)
+            if warnings is not None:
+                warnings.extend(f"{profile.id}: {w}" for w in profile.warnings)
         except ProfileError as exc:
             problems.extend(exc.problems)
         except UnknownCompanyError as exc:
