@@ -55,7 +55,10 @@ class _PlainLoader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(
                 None, None, "별칭(*alias)은 쓸 수 없습니다: 값을 직접 적어 주세요", event.start_mark
             )
-        return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
+        if tag == _STR_TAG:
+            node.explicit_text = True  # `!!str 007`: the user asked for text, no number check
+        return node
 
     def construct_mapping(self, node, deep=False):
         # Keys are names: keep them as typed (`yes:` stays 'yes', `2024:` stays '2024'), so that
@@ -142,7 +145,7 @@ def _walk(node, path: str, doc: YamlDocument, loader=None) -> None:
 
 def _check_scalar(node, loader) -> None:
     """Build one scalar early so that a bad value is reported with its line, not as a crash."""
-    if node.style is None and _AMBIGUOUS_NUMBER.match(node.value):
+    if node.style is None and not getattr(node, "explicit_text", False) and _AMBIGUOUS_NUMBER.match(node.value):
         raise yaml.MarkedYAMLError(
             None, None, f"'{node.value}'은(는) 뜻이 모호한 숫자입니다 (0으로 시작하거나 16·8·2진수 표기): "
             "수량이면 앞의 0 없이 10진수로, 코드(KSIC·HS 등)면 따옴표로 감싸 주세요", node.start_mark
