@@ -327,3 +327,49 @@ def test_repeated_identical_comments_are_merged(tmp_path):
         archive.writestr("word/comments.xml", f'<w:comments xmlns:w="{w}">{comments}</w:comments>')
     draft = read_returned_draft(path)
     assert len(draft.comments) == 1 and draft.comments[0]["repeats"] == 50 and draft.merged == 49
+
+
+# ---------------------------------------------------------------- plausibility of derived figures, CLI warnings
+
+def test_unit_slip_in_rated_kw_is_refused_not_printed_as_a_2300_percent_cut(tmp_path, monkeypatch):
+    """Every rated_kw typed in W (×1000): the measures would 'cut' 2,299 % of the emissions."""
+    from pipeline.errors import ProfileError
+    from pipeline.publish.context import build_context
+
+    text = re.sub(r"rated_kw: ([0-9.]+)", lambda m: f"rated_kw: {float(m.group(1)) * 1000:g}",
+                  (ROOT / "companies" / "jinju-bolt.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "slip.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CARBON_COMPANIES_DIR", str(tmp_path))
+    with pytest.raises(ProfileError) as caught:
+        build_context("slip", with_documents=False)
+    message = caught.value.format_message()
+    assert "있을 수 없는 결과" in message and "rated_kw" in message and "slip.yaml" in message
+
+
+def test_unusual_figure_is_a_warning_in_validate_output(tmp_path):
+    companies = tmp_path / "companies"
+    companies.mkdir()
+    (companies / "odd.yaml").write_text(_sub("revenue_krw_million: 21800", "revenue_krw_million: 3000"), encoding="utf-8")
+    result = run_cli(["validate", "odd"], pipeline_env(tmp_path, companies))
+    assert result.returncode == 0, result.stderr
+    assert "정상: odd" in result.stdout and "확인 권고: odd: 에너지 구입비" in result.stdout and "선별 기준" in result.stdout
+
+
+def test_sample_profiles_validate_without_warnings():
+    from pipeline.content import get_content
+    from pipeline.profile import list_company_ids, validate_companies
+
+    ids = list_company_ids(ROOT / "companies")
+    warnings: list = []
+    valid, problems = validate_companies(ids, get_content(), ROOT / "companies", warnings=warnings)
+    assert valid == ids and not problems and not warnings, (problems, warnings)
+
+
+def test_file_name_ending_in_a_newline_is_named_by_validate(tmp_path):
+    companies = tmp_path / "companies"
+    companies.mkdir()
+    (companies / "bolt\n.yaml").write_text(BASE, encoding="utf-8")
+    (companies / "bolt.yaml").write_text(BASE, encoding="utf-8")
+    result = run_cli(["validate"], pipeline_env(tmp_path, companies))
+    assert result.returncode == 0 and "정상: bolt" in result.stdout
+    assert "bolt\\n.yaml" in result.stderr and "기업 id가 아니라" in result.stderr

@@ -21,6 +21,10 @@ The file comes from outside, so it is treated as hostile (issue 8 §2):
 * identity: docProps/custom.xml carries the company id, revision and draft id our renderer wrote
   (render/docx.py IDENTITY_PROPERTIES); the feedback command checks them.
 
+Longer than 400 lines: the limits, the package reading (relationships, Strict names, properties)
+and the walk of body, headers and footers are one reading of one hostile file, kept together so
+that every read goes through the same caps.
+
 python-docx's `paragraph.text` skips runs inside `w:ins` (and `w:del` text is `w:delText`), so
 the XML is walked directly. Nothing here writes anything; every problem is a FeedbackError.
 """
