@@ -62,6 +62,8 @@ REL_TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 STRICT_NAMES = (
     (b"http://purl.oclc.org/ooxml/wordprocessingml/main", W.encode()),
     (b"http://purl.oclc.org/ooxml/officeDocument/relationships", REL_TYPES.rstrip("/").encode()),
+    (b"http://purl.oclc.org/ooxml/officeDocument/customProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"),
 )
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
