@@ -17,8 +17,23 @@ MARKER = re.compile(r"\[확인 필요: ([^\]]+)\]")
 _ESCAPE = re.compile(r"\\(.)")
 
 
+MARKER_OPEN = "[확인 필요"   # where the documents' marker style starts (render/markdown_docx.py)
+
+
 def marker(need: str) -> str:
     return f"[확인 필요: {need}]"
+
+
+def neutralised(text: str) -> str:
+    """Outside text (a profile, a reply) that imitates our marker: its bracket becomes the full-width
+    one (［확인 필요 …), so it reads the same but is neither styled nor listed as a real gap."""
+    return text.replace(MARKER_OPEN, "［" + MARKER_OPEN[1:])
+
+
+def need_text(need: str) -> str:
+    """A need as recorded and shown: square brackets full-width, so a name with brackets in it
+    (볼트 [M8], or profile text imitating a marker) cannot end or nest the marker around it."""
+    return need.replace("[", "［").replace("]", "］")
 
 
 class Missing:
@@ -28,6 +43,7 @@ class Missing:
         self.items = items
 
     def add(self, field: str, need: str, used_for: str) -> str:
+        need = need_text(need)
         entry = {"field": field, "need": need, "used_for": used_for}
         if entry not in self.items:
             self.items.append(entry)

@@ -66,6 +66,8 @@ def _plan_one(company, program_id=None, author=None, note=None, force=False, pag
     elif page_count:
         click.echo("쪽수: LibreOffice가 없어 세지 않음")
     _echo_missing(ctx.get("missing", []))
+    for warning in ctx.get("meta", {}).get("warnings") or []:
+        click.echo(f"확인 권고 (선별 기준, 문서에는 쓰지 않음): {warning}")
     return result, ctx
 
 

@@ -52,8 +52,12 @@ def _short(text: str | None, width: int = 60) -> str:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--revision", "-r", type=int, default=None, help="피드백을 붙일 리비전 번호 (기본: 최신)")
 @click.option("--by", default=None, help="가져온 사람 (기본: $CARBON_AUTHOR 또는 사용자 이름)")
-def feedback(company: str, file: Path, revision: int | None, by: str | None) -> None:
-    """기업이 돌려보낸 .docx의 메모(주석)와 변경 내용(추적)을 피드백 항목으로 저장."""
+@click.option("--force", is_flag=True, help="문서에 적힌 리비전과 --revision이 달라도 --revision에 붙임")
+def feedback(company: str, file: Path, revision: int | None, by: str | None, force: bool) -> None:
+    """기업이 돌려보낸 .docx의 메모(주석)와 변경 내용(추적)을 피드백 항목으로 저장.
+
+    문서 속성의 기업 id가 다르면 거부하고, --revision 없이는 그 문서가 만들어진 리비전에 붙임."""
+    from pipeline.review.identity import target_revision
     from pipeline.review.returned import read_returned_draft
     from pipeline.store.feedback import store_feedback
     from pipeline.store.revisions import revision_numbers, revision_path
@@ -65,6 +69,9 @@ def feedback(company: str, file: Path, revision: int | None, by: str | None) -> 
     elif not revision_numbers(company_id):
         raise RevisionError(f"{company_id}: 리비전이 없습니다. 먼저 `python -m pipeline plan {company_id}`")
     draft = read_returned_draft(file, DOCUMENTS)
+    revision, notes = target_revision(company_id, revision, draft, force)
+    for note in notes:
+        click.echo(note, err=note.startswith("경고"))
     number, items = store_feedback(company_id, revision, draft, by=by)
     comments = [i for i in items if i["kind"] == "comment"]
     inserted = [i for i in items if i["kind"] == "insertion"]
@@ -72,6 +79,8 @@ def feedback(company: str, file: Path, revision: int | None, by: str | None) -> 
     which = f" ({DOCUMENTS[draft.document]})" if draft.document else ""
     click.echo(f"{company_id} r{number:03d}: {printable(file.name)}{which}에서 메모 {len(comments)}건, "
                f"삽입 {len(inserted)}건, 삭제 {len(deleted)}건을 가져왔습니다 (모두 open)")
+    if draft.merged:
+        click.echo(f"  (똑같은 메모·변경 {draft.merged}건은 한 항목으로 합쳤습니다: repeats에 횟수)")
     for item in items:
         click.echo("  " + _item_line(item))
     if not items:

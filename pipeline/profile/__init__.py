@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from pipeline.content import Content, read_yaml
 from pipeline.locations import companies_dir
 from pipeline.errors import Problem, ProfileError, UnknownCompanyError
+from pipeline.profile.plausibility import input_findings
 from pipeline.profile.schema import document_problems
 from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
 from pipeline.profile.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
-COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# \Z, not $: `$` also matches before a final newline, and "bolt\n" (a file name ending in a newline) is no id.
+COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 MONTH_TOLERANCE = 0.01  # stated annual total vs the twelve months
 SHARE_TOLERANCE_PCT = 0.5
 
@@ -32,6 +34,7 @@ class Profile:
     path: Path
     data: dict
     document: YamlDocument
+    warnings: list = field(default_factory=list)   # unusual figures (plausibility screening), for the CLI
 
     def line_of(self, field: str) -> int | None:
         return self.document.line_of(field)
@@ -42,6 +45,13 @@ def list_company_ids(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if COMPANY_ID.match(p.stem))
 
 
+def unusable_profile_names(folder: Path | None = None) -> list[str]:
+    """*.yaml files in companies/ whose names are no company id (so never read): shown escaped."""
+    folder = folder or companies_dir()
+    return sorted(ascii(p.name)[1:-1] if not p.name.isprintable() else p.name
+                  for p in folder.glob("*.yaml") if not COMPANY_ID.match(p.stem))
+
+
 def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str, Path]:
     """Map a company id (or a path to a .yaml file) to (id, path); refuses unsafe ids."""
     if company.endswith((".yaml", ".yml")):
@@ -49,14 +59,16 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         company_id = path.stem
         if not COMPANY_ID.match(company_id):
             raise UnknownCompanyError(
-                f"{path}: 파일 이름 '{company_id}'은(는) 기업 id로 쓸 수 없습니다 (소문자 영문·숫자·하이픈)"
+                f"{_shown(str(path))}: 파일 이름 '{_shown(company_id)}'은(는) 기업 id로 쓸 수 없습니다 "
+                "(소문자 영문·숫자·하이픈, 64자 이하, 공백·줄바꿈 없이)"
             )
         if not path.is_file():
             raise UnknownCompanyError(f"{path}: 프로필 파일이 없습니다")
         return company_id, path
     if not COMPANY_ID.match(company):
         raise UnknownCompanyError(
-            f"기업 id '{company}'은(는) 쓸 수 없습니다: 소문자 영문·숫자·하이픈만 (경로 구분자나 '..' 불가)"
+            f"기업 id '{_shown(company)}'은(는) 쓸 수 없습니다: 소문자 영문·숫자·하이픈만 "
+            "(64자 이하, 경로 구분자·'..'·공백·줄바꿈 불가)"
         )
     folder = folder or companies_dir()
     path = folder / f"{company}.yaml"
@@ -64,6 +76,11 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         known = ", ".join(list_company_ids(folder)) or "(없음)"
         raise UnknownCompanyError(f"기업 '{company}'의 프로필이 없습니다: {path}. 있는 기업: {known}")
     return company, path
+
+
+def _shown(text: str) -> str:
+    """A name as typed, with newlines and other invisible characters escaped (\\n), never raw."""
+    return text if text.isprintable() else ascii(text)[1:-1]
 
 
 def load_profile(company: str, content: Content, folder: Path | None = None) -> Profile:
@@ -86,7 +103,8 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
     if problems:
         raise ProfileError(problems)
     _remember(passed)
-    return Profile(id=company_id, path=path, data=document.data, document=document)
+    warnings = input_findings(document.data, content, lambda f, m: Problem(str(path), document.line_of(f), f, m))[1]
+    return Profile(id=company_id, path=path, data=document.data, document=document, warnings=warnings)
 
 
 def validate_document(document: YamlDocument, filename: str, content: Content,
@@ -260,6 +278,8 @@ def _cross_checks(data: dict, content: Content, problem) -> list[Problem]:
     for i, pid in enumerate(data.get("consulting", {}).get("prior_programs", [])):
         if pid not in content.programs:
             problems.append(problem(f"consulting.prior_programs[{i}]", f"지원사업 id '{pid}'가 content/programs/에 없습니다"))
+    problems.extend(_kpi_target_bounds(overrides.get("kpi_targets") or {}, content, problem))
+    problems.extend(input_findings(data, content, problem)[0])
     return problems
 
 
@@ -297,6 +317,22 @@ def energy_problems(energy: dict, content: Content, problem, prefix: str = "ener
     return problems
 
 
+def _kpi_target_bounds(targets: dict, content: Content, problem) -> list[Problem]:
+    """A consultant's KPI target within what its unit allows (content/plausibility.yaml kpi_targets)."""
+    rules = (content.read("plausibility.yaml") or {}).get("kpi_targets") or {}
+    kpis = {k["id"]: k for k in content.kpis}
+    out = []
+    for kpi_id, value in targets.items():
+        kpi = kpis.get(kpi_id)
+        if kpi is None or not isinstance(value, (int, float)):
+            continue
+        rule = (rules.get("by_id") or {}).get(kpi_id) or (rules.get("by_unit") or {}).get(kpi["unit"])
+        if rule and not rule.get("min", 0) <= value <= rule["max"]:
+            out.append(problem(f"overrides.kpi_targets.{kpi_id}", f"{kpi['name']}({kpi['unit']}) 목표는 {rule.get('min', 0):g}–"
+                               f"{rule['max']:g} 사이여야 합니다 (지금 값: {value:g}). {rule['reason']}"))
+    return out
+
+
 def _unique_ids(items: list, field: str, problem, problems: list) -> set:
     seen: set = set()
     for i, item in enumerate(items):
@@ -306,13 +342,17 @@ def _unique_ids(items: list, field: str, problem, problems: list) -> set:
     return seen
 
 
-def validate_companies(ids: list[str], content: Content, folder: Path | None = None) -> tuple[list[str], list[Problem]]:
-    """Validate several profiles; returns (valid ids, all problems). ContentError propagates."""
+def validate_companies(ids: list[str], content: Content, folder: Path | None = None,
+                       warnings: list | None = None) -> tuple[list[str], list[Problem]]:
+    """Validate several profiles; returns (valid ids, all problems) and adds "id: warning" lines to
+    `warnings` (unusual figures). ContentError propagates."""
     valid, problems = [], []
     for company in ids:
         try:
-            load_profile(company, content, folder)
+            profile = load_profile(company, content, folder)
             valid.append(company)
+            if warnings is not None:
+                warnings.extend(f"{profile.id}: {w}" for w in profile.warnings)
         except ProfileError as exc:
             problems.extend(exc.problems)
         except UnknownCompanyError as exc:

@@ -6,6 +6,8 @@ become Problems with file, line, field path and a Korean message saying what is 
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Callable
 
 from pipeline.errors import Problem
@@ -29,6 +31,19 @@ Note = Callable[[str, str], str]  # (validator kind, field path) → text added 
 def show(value) -> str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# A number as people write it but YAML does not read: 21,800 / 21_800 / 16:00 / 3,200 t.
+_WRITTEN_NUMBER = re.compile(r"^[-+]?[0-9][0-9,_:. ]*[0-9]\s*[A-Za-z%가-힣/]*$")
+
+
+def _number(value) -> str:
+    """A bound or a figure in plain digits: 100000000, 0.5 (`:g` would print 1e+08); 1e+308 stays short."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return show(value)
+    if abs(value) < 1e15 and float(value).is_integer():
+        return str(int(value))
+    return f"{value:.12g}"
 
 
 def field_path(parts) -> str:
@@ -55,7 +70,33 @@ def document_problems(document: YamlDocument, filename: str, validator, *, what:
         field = field_path(error.absolute_path)
         where, message = _message(error, field, reported, pattern_hint)
         problems.append(problem(where, message + note(error.validator, field)))
+    flagged = {p.field for p in problems}
+    problems.extend(problem(field, "글자가 없습니다 (공백·보이지 않는 문자만 있음): 내용을 적거나 항목을 빼 주세요")
+                    for field in blank_texts(document.data) if field not in flagged)
     return problems
+
+
+# Characters that print nothing: spaces of every kind, format characters (U+200B, U+2060, U+FEFF …),
+# controls, lone combining marks, and the Hangul fillers (letters by category, but blank on the page).
+_HANGUL_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}
+
+
+def is_blank(text: str) -> bool:
+    return all(ch.isspace() or ch in _HANGUL_FILLERS or unicodedata.category(ch) in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn")
+               for ch in text)
+
+
+def blank_texts(data, path: str = ""):
+    """Field paths of every text value with nothing visible in it ("   ", "\u3000", "\u200b"):
+    whatever field holds text, a value that prints as nothing is a slip, never content."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from blank_texts(value, join_path(path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from blank_texts(value, join_path(path, index))
+    elif isinstance(data, str) and is_blank(data):
+        yield path
 
 
 def _message(error, field: str, reported: set, pattern_hint) -> tuple[str, str]:
@@ -73,14 +114,17 @@ def _message(error, field: str, reported: set, pattern_hint) -> tuple[str, str]:
         return first, f"알 수 없는 키 '{', '.join(extra)}' (오타인지 확인해 주세요).{hint}"
     if kind == "type":
         types = expected if isinstance(expected, list) else [expected]
-        return field, f"{' 또는 '.join(TYPE_NAMES.get(t, t) for t in types)}이어야 합니다 (지금 값: {show(found)})"
+        hint = ""
+        if isinstance(found, str) and {"number", "integer"} & set(types) and _WRITTEN_NUMBER.match(found.strip()):
+            hint = ". 숫자만 적어 주세요 (쉼표·밑줄·콜론·단위 없이; 16:00 같은 시각은 숫자가 아닙니다)"
+        return field, f"{' 또는 '.join(TYPE_NAMES.get(t, t) for t in types)}이어야 합니다 (지금 값: {show(found)}){hint}"
     if kind == "enum":
         options = ", ".join(str(o) for o in expected if o is not None)
         return field, f"다음 중 하나여야 합니다: {options} (지금 값: {show(found)})"
     if kind == "pattern":
         return field, f"형식이 맞지 않습니다: {pattern_hint(field)} (지금 값: {show(found)})"
     if kind in BOUNDS:
-        return field, f"{expected:g}{BOUNDS[kind]} 합니다 (지금 값: {show(found)})"
+        return field, f"{_number(expected)}{BOUNDS[kind]} 합니다 (지금 값: {_number(found)})"
     if kind in ("minItems", "maxItems"):
         return field, f"항목이 {expected}개 {'이상 있어야' if kind == 'minItems' else '이하여야'} 합니다 (지금 {len(found)}개)"
     if kind == "minLength":

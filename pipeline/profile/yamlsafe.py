@@ -4,6 +4,19 @@ Profiles come from companies, so they are untrusted: only plain YAML types are b
 object construction), aliases are refused (they make "billion laughs" bombs possible and no
 profile needs them), duplicate keys are reported instead of silently dropping data, and dates
 stay text so that the schema sees what the user typed.
+
+Plain values are read as YAML 1.2 reads them, not with YAML 1.1's surprises (each decided here):
+
+* `16:00`, `1:30.5` (1.1 sexagesimal 960, 5430.5) stay text: a time in a text field stays a time, and a
+  number field says "숫자이어야 합니다 (지금 값: '16:00')" with its line;
+* `yes`/`no`/`on`/`off` stay text: only true/false are booleans (a boolean field then names the value);
+* `007`, `0x3e`, `0o76`, `0b101` are refused with their line: a leading zero is a code that needs quotes
+  or a slip (1.1 reads `010` as 8), and no profile figure is written in hex, octal or binary;
+* `21_800` stays text (like `21,800`: the number field says so); `1e3` is the number 1000 (1.2), so
+  bounds see it; `.inf`/`.nan` are refused;
+* `2024-01-05` stays text (the schema checks date patterns); `=` is text;
+* explicit tags are refused (`!!map` on a list, `!!set`, `!!binary`, `!!timestamp`, `!…`): only `!!str`
+  is allowed, to keep a value as text.
 """
 from __future__ import annotations
 
@@ -24,6 +37,14 @@ class _PlainLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases, leaves timestamps as strings and reads every key as text."""
 
     def compose_node(self, parent, index):
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and not (tag == _STR_TAG and isinstance(event, yaml.ScalarEvent)):
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.MarkedYAMLError(
+                None, None, f"태그({shown})는 쓸 수 없습니다: 태그를 지우고 값만 적어 주세요 "
+                "(목록은 '- 항목', 묶음은 '키: 값'; 글자로 두려면 따옴표)", event.start_mark
+            )
         self._nodes = getattr(self, "_nodes", 0) + 1
         if self._nodes > MAX_YAML_NODES:
             raise yaml.MarkedYAMLError(
@@ -34,7 +55,10 @@ class _PlainLoader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(
                 None, None, "별칭(*alias)은 쓸 수 없습니다: 값을 직접 적어 주세요", event.start_mark
             )
-        return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
+        if tag == _STR_TAG:
+            node.explicit_text = True  # `!!str 007`: the user asked for text, no number check
+        return node
 
     def construct_mapping(self, node, deep=False):
         # Keys are names: keep them as typed (`yes:` stays 'yes', `2024:` stays '2024'), so that
@@ -45,10 +69,22 @@ class _PlainLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_STR_TAG = "tag:yaml.org,2002:str"
+# The YAML 1.2 core schema's implicit types (booleans, integers, floats, null); everything else is text.
+_IMPLICIT = (
+    ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    ("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), "-+0123456789"),
+    ("tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+     "-+.0123456789"),
+    ("tag:yaml.org,2002:float", re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), "-+."),
+    ("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]),
+)
+_PlainLoader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in _IMPLICIT:
+    for _char in _first:
+        _PlainLoader.yaml_implicit_resolvers.setdefault(_char, []).append((_tag, _regexp))
+# Numbers YAML 1.1 would read in another base or as a leading-zero octal: refused with their line.
+_AMBIGUOUS_NUMBER = re.compile(r"^[-+]?(?:0[0-9]+(?:\.[0-9]*)?|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)$")
 
 
 @dataclass
@@ -109,6 +145,11 @@ def _walk(node, path: str, doc: YamlDocument, loader=None) -> None:
 
 def _check_scalar(node, loader) -> None:
     """Build one scalar early so that a bad value is reported with its line, not as a crash."""
+    if node.style is None and not getattr(node, "explicit_text", False) and _AMBIGUOUS_NUMBER.match(node.value):
+        raise yaml.MarkedYAMLError(
+            None, None, f"'{node.value}'은(는) 뜻이 모호한 숫자입니다 (0으로 시작하거나 16·8·2진수 표기): "
+            "수량이면 앞의 0 없이 10진수로, 코드(KSIC·HS 등)면 따옴표로 감싸 주세요", node.start_mark
+        )
     if node.tag == "tag:yaml.org,2002:int" and len(node.value) > 100:
         raise yaml.MarkedYAMLError(None, None, "숫자가 너무 깁니다 (100자리 이하로 적어 주세요)", node.start_mark)
     try:

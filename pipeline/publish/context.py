@@ -5,8 +5,11 @@ import json
 
 from pipeline import __version__
 from pipeline.content import Content, get_content
+from pipeline.errors import Problem, ProfileError
 from pipeline.profile import Profile, load_profile
+from pipeline.profile.plausibility import derived_problems
 from pipeline.stages import STAGES
+from pipeline.stages.diagnose import diagnose
 from pipeline.stages.draft import draft
 from pipeline.stages.strategy import strategy
 
@@ -20,6 +23,8 @@ def build_context(company: str, content: Content | None = None, program_id: str 
         "company": profile.data,
         "missing": [],
     }
+    if profile.warnings:
+        context["meta"]["warnings"] = list(profile.warnings)
     for stage in STAGES:
         if stage is draft and not with_documents:
             break
@@ -27,6 +32,10 @@ def build_context(company: str, content: Content | None = None, program_id: str 
             context = strategy(context, content, program_id=program_id)
         else:
             context = stage(context, content)
+        if stage is diagnose:
+            impossible = derived_problems(context, content)
+            if impossible:
+                raise ProfileError([Problem(str(profile.path), profile.line_of("processes"), "processes", m) for m in impossible])
     return profile, context
 
 

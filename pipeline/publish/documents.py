@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from pipeline.locations import PROJECT_ROOT, store_root
 from pipeline.errors import PipelineError
 from pipeline.store.final import final_guard
 from pipeline.store.outputs import MARKER, out_folder, replace_folder
-from pipeline.store.revisions import author_name, fingerprint, read_meta, revision_path, store_revision
+from pipeline.store.revisions import (author_name, fingerprint, read_meta, revision_numbers, revision_path,
+                                      store_revision)
 
 DOCUMENT_FILES = {"diagnosis": "diagnosis.docx", "matching": "matching.docx", "plan": "plan.docx"}
 # Copies of an older revision's documents (`pdf`, `hwpx`) are not carried into a new out/<id>/.
@@ -40,8 +42,10 @@ class Published:
     page_counts: dict[str, int] = field(default_factory=dict)
 
 
-def render_all(context: dict, background_charts: bool = False, chart_worker=None) -> dict[str, bytes]:
-    """The three .docx as bytes (in DOCUMENT_FILES order), charts drawn from the documents' specs.
+def render_all(context: dict, background_charts: bool = False, chart_worker=None,
+               identity: dict | None = None) -> dict[str, bytes]:
+    """The three .docx as bytes (in DOCUMENT_FILES order), charts drawn from the documents' specs;
+    `identity` (company id, revision, draft id) goes into each document's custom properties.
 
     Documents that need fewer charts are rendered first; with `background_charts` (or a
     `chart_worker` started earlier) the missing charts are drawn meanwhile in a worker process
@@ -59,7 +63,8 @@ def render_all(context: dict, background_charts: bool = False, chart_worker=None
         for key in order:
             doc = documents[key]
             images = {name: charts.png(name) for name in doc["charts"]}
-            rendered[key] = render_docx_bytes(template_path(key), doc["fields"], doc["markdown"], images)
+            rendered[key] = render_docx_bytes(template_path(key), doc["fields"], doc["markdown"], images,
+                                              dict(identity, document=key) if identity else None)
     return {DOCUMENT_FILES[key]: rendered[key] for key in DOCUMENT_FILES}
 
 
@@ -70,7 +75,11 @@ def publish(profile, context: dict, author: str | None = None, note: str | None 
 
     `force`: store even if a final version is marked (checked again under the store lock right
     before storing); None takes what the plan gave `guard_final` when it started."""
-    documents = render_all(context, background_charts=background_charts, chart_worker=chart_worker)
+    # The number this revision will most likely get; the draft id is what identifies it for sure
+    # (a concurrent plan may take the number first: feedback then finds the revision by draft id).
+    identity = {"company_id": profile.id, "revision": f"r{(revision_numbers(profile.id) or [0])[-1] + 1:03d}",
+                "draft_id": uuid.uuid4().hex}
+    documents = render_all(context, background_charts=background_charts, chart_worker=chart_worker, identity=identity)
     pages = page_counts_of(documents) if count_pages else {}
     files = dict(documents)
     files["context.json"] = context_json(context).encode("utf-8")
@@ -87,6 +96,7 @@ def publish(profile, context: dict, author: str | None = None, note: str | None 
         "program_id": context["strategy"]["program_id"],
         "resolves_feedback": resolves or [],
         "page_counts": pages,
+        "draft_id": identity["draft_id"],
     }
     number, folder = store_revision(profile.id, files, meta, guard=final_guard(profile.id, force))
     latest = {name: data for name, data in files.items() if name != "profile.yaml"}

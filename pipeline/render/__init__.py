@@ -24,6 +24,12 @@ FONT_FALLBACK = "NanumGothic"
 # Document language written into docDefaults, settings.xml (themeFontLang) and core properties.
 LANGUAGE = "ko-KR"
 
+# Who a draft is for and which revision it is: written as custom document properties
+# (docProps/custom.xml, which Word and LibreOffice keep when a reviewer saves), so that a returned
+# draft can be checked against the company and revision it is imported for (review/returned.py).
+IDENTITY_PROPERTIES = {"company_id": "CarbonPlanCompany", "revision": "CarbonPlanRevision",
+                       "draft_id": "CarbonPlanDraftId", "document": "CarbonPlanDocument"}
+
 # Style names (UI names) defined in every template and used by the Markdown converter.
 MARKER_STYLE = "확인필요"          # character style of the "[확인 필요: …]" marker
 TABLE_STYLE = "탄소 표"            # table style (grid, header-row look)

@@ -144,8 +144,10 @@ def render_docx_bytes(
     fields: dict[str, Any],
     body_markdown: str,
     images: dict[str, bytes] | None = None,
+    identity: dict | None = None,
 ) -> bytes:
-    """Render and return the .docx as bytes (see render_docx)."""
+    """Render and return the .docx as bytes (see render_docx); `identity` (company id, revision,
+    draft id, document) is written as custom properties (with_identity)."""
     import jinja2
 
     from pipeline.render.markdown_docx import markdown_to_subdoc
@@ -197,7 +199,42 @@ def render_docx_bytes(
     cp.modified = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
     buf = io.BytesIO()
     doc.save(buf)
-    return buf.getvalue()
+    return with_identity(buf.getvalue(), identity) if identity else buf.getvalue()
+
+
+_CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+_CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+
+
+def with_identity(data: bytes, identity: dict) -> bytes:
+    """The .docx `data` with docProps/custom.xml holding `identity` (IDENTITY_PROPERTIES names),
+    plus its relationship and content type: what a returned draft is checked against."""
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    from pipeline.render import IDENTITY_PROPERTIES
+
+    props = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name={quoteattr(IDENTITY_PROPERTIES[key])}>'
+        f"<vt:lpwstr>{escape(str(identity[key]))}</vt:lpwstr></property>"
+        for pid, key in enumerate((k for k in IDENTITY_PROPERTIES if identity.get(k) is not None), 2))
+    custom = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+              '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+              f'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">{props}</Properties>')
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename == "docProps/custom.xml":
+                continue
+            member = source.read(info.filename)
+            if info.filename == "[Content_Types].xml" and b"/docProps/custom.xml" not in member:
+                member = member.replace(b"</Types>", f'<Override PartName="/docProps/custom.xml" ContentType="{_CUSTOM_TYPE}"/></Types>'.encode())
+            elif info.filename == "_rels/.rels" and _CUSTOM_REL.encode() not in member:
+                member = member.replace(b"</Relationships>", f'<Relationship Id="rIdCarbonPlan" Type="{_CUSTOM_REL}" Target="docProps/custom.xml"/></Relationships>'.encode())
+            target.writestr(info, member)
+        target.writestr("docProps/custom.xml", custom)
+    return out.getvalue()
 
 
 def render_docx(

@@ -32,10 +32,10 @@ import re
 from html.parser import HTMLParser
 
 from pipeline.errors import RenderError
+from pipeline.missing import MARKER_OPEN  # where the marker style starts: one definition
 from pipeline.render import MARKER_STYLE, TABLE_HEADER_FILL, TABLE_STYLE, TABLE_TEXT_STYLE
 
 IMAGE_WIDTH_MM = 150
-MARKER_OPEN = "[확인 필요"
 
 
 def _xml_text(text: str) -> str:

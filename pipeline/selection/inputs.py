@@ -15,12 +15,12 @@ from pipeline.errors import (
     Problem,
     ProfileError,
 )
+from pipeline.profile import COMPANY_ID  # one definition of a company id
 from pipeline.profile.schema import document_problems
 from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml
 
-COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}\Z")
 TABLE_FILE = re.compile(r"^scoring-(\d{4})\.yaml$")
 RULE_KINDS = ("map", "bands", "links")
 OUT_FOLDER = "selection"

@@ -34,7 +34,7 @@ from pipeline.store.cache import cache_dir
 from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import (MARKER, collapse_table_markers, distinct, due_of, in_request_order, marker,
-                              markers_in, need_of, owner_of, requests_by_document)
+                              markers_in, need_of, need_text, neutralised, owner_of, requests_by_document)
 from pipeline.stages.criteria_check import criteria_rows, includes
 from pipeline.stages.korean import pick
 
@@ -48,8 +48,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#+!])")
 
 
 def safe_text(value) -> str:
-    """Profile text as literal Markdown: HTML-escaped, Markdown specials backslash-escaped."""
-    text = html.escape(str(value), quote=False)
+    """Profile text as literal Markdown: HTML-escaped, Markdown specials backslash-escaped, and a
+    look-alike of our `[확인 필요` marker neutralised (it would be styled and listed as a gap)."""
+    text = html.escape(neutralised(str(value)), quote=False)
     text = _MD_SPECIAL.sub(r"\\\1", text).replace("|", "&#124;")
     return text.replace("\n", " ")
 
@@ -68,19 +69,19 @@ def _finalize(value):
 
 def fmt_number(value, digits: int = 0, need: str = "값") -> Markup:
     if value is None:
-        return Markup(marker(safe_text(need)))
+        return Markup(marker(safe_text(need_text(need))))
     return Markup(f"{value:,.{digits}f}")
 
 
 def fmt_range(rng, digits: int = 0, need: str = "범위") -> Markup:
     if not rng or rng.get("low") is None or rng.get("high") is None:
-        return Markup(marker(safe_text(need)))
+        return Markup(marker(safe_text(need_text(need))))
     low, high = f"{rng['low']:,.{digits}f}", f"{rng['high']:,.{digits}f}"
     return Markup(low if low == high else f"{low}–{high}")   # a capped grant is one number, not 300–300
 
 
 def need(text: str) -> Markup:
-    return Markup(marker(safe_text(text)))
+    return Markup(marker(safe_text(need_text(text))))
 
 
 def josa(value, particle: str):
@@ -159,9 +160,9 @@ def draft(context: dict, content: Content) -> dict:
         documents[key] = {
             "title": title,
             "fields": {
-                "company_name": company["name"],
+                "company_name": neutralised(company["name"]),
                 "doc_title": title,
-                "subtitle": _subtitle(key, context),
+                "subtitle": neutralised(_subtitle(key, context)),
                 "prepared_by": "진주시 탄소중립지원센터 · 컨설팅 수행기관",
                 "date": f"{today.year}. {today.month}. {today.day}.",
                 "toc": _toc(full),
