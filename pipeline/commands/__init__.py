@@ -27,7 +27,8 @@ def _register() -> None:
                     intake.intake_form,
                     intake.intake,
                     report.report,
-                    program_report.program_report):
+                    program_report.program_report,
+                    selection.applications_import):
         main.add_command(command)
 
 

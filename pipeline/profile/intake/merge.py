@@ -190,23 +190,9 @@ def _only_empties(node) -> bool:
 
 
 def dump_profile(data: dict, company_id: str, source: str) -> bytes:
-    import yaml
+    from pipeline.profile.yamlsafe import dump_yaml
 
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def represent_list(dumper, value):
-        flow = all(isinstance(v, (str, int, float, bool)) or v is None for v in value) and \
-            sum(len(str(v)) for v in value) <= 100 and not any(isinstance(v, str) and "\n" in v for v in value)
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
-
-    def represent_str(dumper, value):
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(list, represent_list)
-    Dumper.add_representer(str, represent_str)
-    body = yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=4096)
+    body = dump_yaml(data)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     source = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", "?", source)
     head = (f"# {company_id}: 자료요청서 '{source}'에서 가져옴 ({stamp}, `python -m pipeline intake`).\n"
