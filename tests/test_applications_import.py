@@ -352,9 +352,20 @@ def test_headers_are_normalised():
     ("2025-08-20T16:12:33", "2025-08-20 16:12"),
     ("2025년 8월 20일 16시 12분", "2025-08-20 16:12"),
     ("2025/8/20 4:12 PM", "2025-08-20 16:12"),
+    ("2025/08/20 4:12:34 오후 GMT+9", "2025-08-20 16:12"),
+    ("2025. 8. 20 (수) 16:12 KST", "2025-08-20 16:12"),
 ])
 def test_korean_timestamps(text, expected):
     assert parse_when(text, need_time=True).strftime("%Y-%m-%d %H:%M") == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("2025. 8. 20", "시·분이 없습니다"), ("2025-02-30 10:00", "없는 날짜"), ("2025-08-20 25:00", "없는 시각"),
+    ("2025/08/20 4:12:34 오후 GMT+1", "한국 시각"), ("45890", "읽을 수 없습니다"),
+])
+def test_bad_timestamps(text, message):
+    with pytest.raises(CellProblem, match=message):
+        parse_when(text, need_time=True)
 
 
 def test_number_units_and_lists():

@@ -3,6 +3,8 @@ profile schema's own fields, so the two never disagree) and the application as t
 facts the scoring rules read (`applicant.*` fields, docs/selection.md)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 
 class ApplicantFacts:
     """The application itself as the source of facts (rules name `applicant.*` fields)."""
@@ -14,9 +16,10 @@ class ApplicantFacts:
         return self._doc.line_of(field) if self._doc is not None else None
 
 
+@lru_cache(maxsize=1)
 def applicant_schema() -> tuple[dict, dict]:
     """The `applicant` block (what an online form carries), typed by the profile schema's own fields
-    so that the two never disagree; returns (schema, $defs)."""
+    so that the two never disagree; returns (schema, $defs), shared: do not change them."""
     from pipeline.content import read_yaml
     from pipeline.profile import SCHEMA_PATH
 

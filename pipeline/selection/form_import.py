@@ -20,12 +20,13 @@ from pathlib import Path
 
 from pipeline.errors import ApplicationImportError, Problem
 from pipeline.profile.intake import CellProblem, backup_name, column_letter, set_path
-from pipeline.profile.yamlsafe import YamlSyntaxError, dump_yaml, load_yaml
+from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, dump_yaml, load_yaml
 from pipeline.selection.form_mapping import Entry, Mapping, convert_cell, find_mapping, load_mapping, normal_header
 from pipeline.selection.inputs import (
     COMPANY_ID,
     _application_schema,
     _check_application,
+    application_validator,
     _display,
     applications_dir,
     find_table,
@@ -252,6 +253,7 @@ def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Pa
     header_row, columns, id_column, problems, warnings = _header(table, mapping)
     warnings = table.warnings + warnings
     folder = Path(folder or applications_dir(table_cfg))
+    validator = application_validator(table_cfg)
     built: list[tuple[int, str, dict, dict]] = []
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[str, int] = {}
@@ -295,8 +297,8 @@ def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Pa
         whole.setdefault("evaluations", [])
         whole = _ordered(whole)
         text = _text(whole, name, number)
-        doc = load_yaml(text)
-        for p in _check_application(doc, _display(path), table_cfg):
+        doc = YamlDocument(whole)  # the data as written (plain types only: the text reads back the same)
+        for p in _check_application(doc, _display(path), table_cfg, validator):
             problems.append(_problem_for(p, number, name, where))
         status, changes = "new", []
         if old_bytes is not None:

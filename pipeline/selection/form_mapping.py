@@ -21,7 +21,9 @@ DEFAULT_SPLIT = (",", ";", "\n")
 _DATE = r"(\d{4})\s*(?:[.\-/]|년)\s*(\d{1,2})\s*(?:[.\-/]|월)\s*(\d{1,2})\s*(?:일|\.)?"
 _DATETIME = re.compile(
     rf"^{_DATE}\s*(?:\(\s*[월화수목금토일]\s*\))?\s*(?:[T\s]\s*(오전|오후|AM|PM)?\s*(\d{{1,2}})\s*(?::|시)\s*(\d{{1,2}})"
-    r"\s*(?:(?::|분)\s*(\d{1,2}(?:\.\d+)?)\s*초?)?\s*(?:분)?\s*(오전|오후|AM|PM)?)?$", re.I)
+    r"\s*(?:(?::|분)\s*(\d{1,2}(?:\.\d+)?)\s*초?)?\s*(?:분)?\s*(오전|오후|AM|PM)?"
+    r"(?:\s*(?:GMT|UTC)\s*([+-]\s*\d{1,2}(?::?\d{2})?)|\s*(KST|\+09:?00))?)?$", re.I)  # Google Forms CSV: '… 오후 GMT+9'
+_KOREAN_OFFSETS = {"+9", "+09", "+0900", "+09:00"}
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NUMBERING = re.compile(r"^(?:q\s*)?\d{1,3}\s*[.)\-]\s*", re.I)
@@ -288,7 +290,9 @@ def parse_when(raw, need_time: bool):
             example = "2025-08-20 16:12 또는 2025. 8. 20 오후 4:12:00" if need_time else "2025-08-20 또는 2025. 8. 20"
             raise CellProblem(f"날짜{'·시각' if need_time else ''}으로 읽을 수 없습니다 (지금 값: {_show(raw)}; 예: {example})")
         groups = m.groups()
-    year, month, day, meridiem, hour, minute, second, meridiem_after = groups
+    year, month, day, meridiem, hour, minute, second, meridiem_after, offset, _kst = groups
+    if offset and re.sub(r"\s", "", offset) not in _KOREAN_OFFSETS:
+        raise CellProblem(f"한국 시각(GMT+9)이 아닌 시각입니다 (지금 값: {_show(raw)}). 한국 시각으로 적어 주세요")
     try:
         date = dt.date(int(year), int(month), int(day))
     except ValueError:

@@ -268,13 +268,18 @@ def _parse_time(text: str) -> dt.datetime | None:
         return None
 
 
-def _check_application(doc: YamlDocument, filename: str, table: dict) -> list[Problem]:
+def application_validator(table: dict):
     from jsonschema import Draft202012Validator
 
+    return Draft202012Validator(_application_schema(table))
+
+
+def _check_application(doc: YamlDocument, filename: str, table: dict, validator=None) -> list[Problem]:
     def problem(fld: str, message: str) -> Problem:
         return Problem(filename, doc.line_of(fld), fld, message)
 
-    problems = document_problems(doc, filename, Draft202012Validator(_application_schema(table)), what="신청서",
+    validator = validator or application_validator(table)
+    problems = document_problems(doc, filename, validator, what="신청서",
                                  guide="docs/selection.md", pattern_hint=_pattern_hint, note=_note)
     if problems:
         return problems
@@ -326,6 +331,7 @@ def load_applications(table: dict, folder: Path | None = None, content=None) -> 
     content = content or get_content()
     problems: list[Problem] = []
     apps: list[Application] = []
+    validator = application_validator(table)
     for path in files:
         name = _display(path)
         if not COMPANY_ID.match(path.stem):
@@ -339,7 +345,7 @@ def load_applications(table: dict, folder: Path | None = None, content=None) -> 
         except YamlSyntaxError as exc:
             problems.append(Problem(name, exc.line, "", exc.message))
             continue
-        found = _check_application(doc, name, table)
+        found = _check_application(doc, name, table, validator)
         profile_path = companies_dir() / f"{path.stem}.yaml"
         from_form = isinstance(doc.data, dict) and isinstance(doc.data.get("applicant"), dict)
         if not from_form and not profile_path.is_file():
