@@ -354,6 +354,8 @@ def test_headers_are_normalised():
     ("2025/8/20 4:12 PM", "2025-08-20 16:12"),
     ("2025/08/20 4:12:34 오후 GMT+9", "2025-08-20 16:12"),
     ("2025. 8. 20 (수) 16:12 KST", "2025-08-20 16:12"),
+    ("8/20/2025 16:12:34", "2025-08-20 16:12"),
+    ("20/8/2025 4:12 PM", "2025-08-20 16:12"),
 ])
 def test_korean_timestamps(text, expected):
     assert parse_when(text, need_time=True).strftime("%Y-%m-%d %H:%M") == expected
@@ -366,6 +368,32 @@ def test_korean_timestamps(text, expected):
 def test_bad_timestamps(text, message):
     with pytest.raises(CellProblem, match=message):
         parse_when(text, need_time=True)
+
+
+def test_headers_with_hints_answers_with_hints_and_other_words(tmp_path, folder):
+    """A form that words things its own way: '기업규모(중소/중견)', '사업자 등록번호 *', answers with a
+    hint in brackets, '제출'/'미제출', full-width digits, '경남진주시', '-' for no export."""
+    header, rows = sample_export()
+    rename = {"기업 규모": "기업 규모 (중소/중견)", "사업자등록번호": "4. 사업자 등록번호 *",
+              "매출 대비 수출 비중(%)": "매출 대비 수출 비중 [%]"}
+    header = [rename.get(h, h) for h in header]
+    for row in rows:
+        row[header.index("기업 규모 (중소/중견)")] += " (확인서 보유)"
+        row[header.index("기업규모 증빙 제출 여부")] = "제출" if row[header.index("기업규모 증빙 제출 여부")] == "예" else "미제출"
+        row[header.index("4. 사업자 등록번호 *")] = row[header.index("4. 사업자 등록번호 *")].translate(
+            str.maketrans("0123456789", "０１２３４５６７８９"))
+        row[header.index("사업장 소재지(시·군)")] = row[header.index("사업장 소재지(시·군)")].replace("경상남도 ", "경남")
+    rows[0][header.index("매출 대비 수출 비중 [%]")] = "-"
+    result = _import(write_csv(tmp_path / "응답.csv", header, rows))
+    assert result.exit_code == 0, result.output
+    apps = _loaded(folder)
+    first = rows[0][header.index("기업 ID")]
+    assert apps[first]["applicant"]["export_share_pct"] == 0  # '-' is no answer: the mapping's default
+    assert all(a["applicant"]["size_class"] in ("중소", "중견") for a in apps.values())
+    assert all(a["applicant"]["business_number"].startswith("000-00-") for a in apps.values())
+    assert {a["applicant"]["city"] for a in apps.values()} == {"진주시", "사천시"}
+    samples = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in APPS.glob("*.yaml")}
+    assert all(apps[c]["evidence"]["size"] == samples[c]["evidence"]["size"] for c in apps)
 
 
 def test_number_units_and_lists():

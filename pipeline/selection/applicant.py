@@ -29,6 +29,7 @@ def applicant_schema() -> tuple[dict, dict]:
     inventory = {"type": "string", "enum": [v for v in inventory["enum"] if v is not None]}
     text = {"type": "string", "minLength": 1, "maxLength": 2000}
     texts = {"type": "array", "items": text, "maxItems": 200}
+    long_text = {"type": "string", "minLength": 1, "maxLength": 10000}  # an answer in the applicant's own words
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -47,7 +48,7 @@ def applicant_schema() -> tuple[dict, dict]:
             "export_countries": texts,
             "customers": texts,
             "contact_role": company["contact_role"],
-            "answers": {"type": "object", "additionalProperties": {"anyOf": [text, texts]}},
+            "answers": {"type": "object", "additionalProperties": {"anyOf": [long_text, {**texts, "items": long_text}]}},
         },
     }
     return schema, profile.get("$defs", {})

@@ -73,7 +73,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
     name = table.name
     best = None
     for number, cells in table.rows[:HEADER_SEARCH_ROWS]:
-        known = sum(1 for v, _f in cells if normal_header(v) in mapping.by_header)
+        known = sum(1 for v, _f in cells if v is not None and mapping.entry_for(v) is not None)
         if known and (best is None or known > best[2]):
             best = (number, cells, known)
     if best is None:
@@ -96,7 +96,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
         if key in id_keys:
             id_column = index
             continue
-        entry = mapping.by_header.get(key)
+        entry = mapping.entry_for(text)
         if entry is None:
             if key not in mapping.ignore:
                 unknown.append(f"{letter}열 '{text}'")

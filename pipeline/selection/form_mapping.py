@@ -18,6 +18,8 @@ from pipeline.profile.yamlsafe import YamlSyntaxError, load_yaml
 CONVERTS = ("text", "number", "integer", "boolean", "date", "datetime", "business_number", "city")
 ENTRY_KEYS = {"field", "header", "also", "required", "convert", "choices", "split", "units", "default"}
 DEFAULT_SPLIT = (",", ";", "\n")
+NOTHING = {"-", "–", "—", "없음", "해당없음", "해당 없음", "n/a", "na"}
+_NOT_TEXT = ("number", "integer", "date", "datetime")
 _DATE = r"(\d{4})\s*(?:[.\-/]|년)\s*(\d{1,2})\s*(?:[.\-/]|월)\s*(\d{1,2})\s*(?:일|\.)?"
 _DATETIME = re.compile(
     rf"^{_DATE}\s*(?:\(\s*[월화수목금토일]\s*\))?\s*(?:[T\s]\s*(오전|오후|AM|PM)?\s*(\d{{1,2}})\s*(?::|시)\s*(\d{{1,2}})"
@@ -42,6 +44,12 @@ def normal_header(text) -> str:
     return t.casefold()
 
 
+def header_stem(key: str) -> str:
+    """A normalised header without a trailing parenthesised or bracketed hint."""
+    stem = re.sub(r"(?:\([^()]*\)|\[[^\[\]]*\])+$", "", key)
+    return stem or key
+
+
 def _normal_answer(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
@@ -62,6 +70,7 @@ class Entry:
     units: dict = field(default_factory=dict)
     default: object = None
     line: int | None = None
+    yes_no: dict = field(default_factory=dict)
 
     @property
     def headers(self) -> list[str]:
@@ -80,6 +89,17 @@ class Mapping:
     id_from: str | None
     id_prefix: str
     by_header: dict[str, Entry]
+    by_stem: dict[str, Entry] = field(default_factory=dict)   # headers without a trailing (…) hint
+    yes_no: dict = field(default_factory=dict)                # extra words for 예/아니오 ('제출', '미제출')
+
+    def entry_for(self, header) -> Entry | None:
+        """The entry of a file's header: exact (normalised), else without a trailing hint such as
+        '기업규모(중소/중견)' or '매출 대비 수출 비중 [%]', matched on either side."""
+        key = normal_header(header)
+        if key in self.by_header:
+            return self.by_header[key]
+        stem = header_stem(key)
+        return self.by_header.get(stem) or self.by_stem.get(stem) or self.by_stem.get(key)
 
 
 def find_mapping(year: int | None, path: str | Path | None = None) -> Path:
@@ -216,8 +236,16 @@ def load_mapping(path: Path, app_schema: dict) -> Mapping:
         lines = "\n".join(f"  - {path}:{doc.line_of(f) or 1} [{f}] {m}" for f, m in problems)
         raise ContentError(f"온라인 신청서 매핑 오류 {len(problems)}건:\n{lines}")
     ignore = {normal_header(h) for h in data.get("ignore") or []}
+    stems: dict[str, list[Entry]] = {}
+    for key, entry in by_header.items():
+        stems.setdefault(header_stem(key), []).append(entry)
+    by_stem = {k: v[0] for k, v in stems.items() if all(e is v[0] for e in v) and k not in by_header}
+    yes_no = {_normal_answer(str(k)): bool(v) for k, v in (data.get("yes_no") or {}).items() if isinstance(v, bool)}
+    for entry in entries:
+        entry.yes_no = yes_no
     return Mapping(Path(path), int(data.get("year") or 0), str(data.get("title") or ""), data.get("channel"),
-                   entries, ignore, id_headers, derive.get("from"), str(derive.get("prefix", "")), by_header)
+                   entries, ignore, id_headers, derive.get("from"), str(derive.get("prefix", "")), by_header,
+                   by_stem, yes_no)
 
 
 def _default_convert(item: dict, date_pattern: str, datetime_pattern: str) -> str:
@@ -282,6 +310,11 @@ def parse_when(raw, need_time: bool):
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         raise CellProblem(f"날짜가 숫자({_show(raw)})로 되어 있습니다. 날짜로 적어 주세요 (예: 2025-08-20)")
     text = unicodedata.normalize("NFKC", str(raw)).strip()
+    us = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})\b(.*)$", text)
+    if us:  # an English-locale export: 8/20/2025 16:12:34 (month first, as Google and Microsoft Forms write it)
+        first, second, year, rest = us.groups()
+        month, day = (second, first) if int(first) > 12 else (first, second)
+        text = f"{year}-{month}-{day}{rest}"
     m = _COMPACT.match(text)
     groups = (m.group(1), m.group(2), m.group(3), None, None, None, None, None) if m else None
     if groups is None:
@@ -343,11 +376,15 @@ def _one(entry: Entry, raw):
     if entry.choices:
         text = as_text(raw)
         value = entry.choices.get(_normal_answer(text))
+        if value is None:  # '중소기업 (소기업 포함)', '예 [자체 산정]': the answer without its hint
+            value = entry.choices.get(_normal_answer(re.sub(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])\s*$", "", text)))
         if value is None:
             answers = ", ".join(entry.shown[:12]) + (" …" if len(entry.shown) > 12 else "")
             raise CellProblem(f"알 수 없는 답입니다 (지금 값: {_show(raw)}). 받는 답: {answers}")
         return value
     if convert == "boolean":
+        if isinstance(raw, str) and _normal_answer(raw) in entry.yes_no:
+            return entry.yes_no[_normal_answer(raw)]
         return cell_to_value(Field(key="", parts=(), generic="", schema={"type": "boolean"}), raw)
     if convert in ("number", "integer"):
         return _number(entry, raw)
@@ -356,15 +393,16 @@ def _one(entry: Entry, raw):
     if convert == "datetime":
         return parse_when(raw, need_time=True).strftime("%Y-%m-%d %H:%M")
     if convert == "business_number":
-        digits = re.sub(r"\D", "", as_text(raw))
+        digits = re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", as_text(raw)))
         if len(digits) != 10:
             raise CellProblem(f"사업자등록번호는 숫자 10자리여야 합니다 (예: 123-45-67890; 지금 값: {_show(raw)})")
         return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
     text = as_text(raw)
-    if convert == "city":
-        for token in text.split():
-            if re.fullmatch(r"[가-힣]+[시군]", token) and not token.endswith("도"):
-                return token
+    if convert == "city":  # '경상남도 진주시 사봉면 …', '경남진주시' → 진주시
+        rest = re.sub(r"^\s*(?:[가-힣]+도|경남|경북|전남|전북|충남|충북|제주)\s*", "", unicodedata.normalize("NFKC", text))
+        m = re.match(r"([가-힣]+?[시군])(?![가-힣])", rest) or re.match(r"([가-힣]+?[시군])", rest)
+        if m:
+            return m.group(1)
     return text
 
 
@@ -372,6 +410,9 @@ def convert_cell(entry: Entry, raw):
     """The application value of one cell (None for a blank cell); CellProblem with what is expected."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
+    if isinstance(raw, str) and (entry.many or entry.convert in _NOT_TEXT) and not entry.choices \
+            and _normal_answer(raw) in NOTHING:
+        return None  # '-', '없음' for a number, a date or a list: no answer
     if isinstance(raw, str) and len(raw) > 20_000:
         raise CellProblem("내용이 너무 깁니다 (20,000자 한도)")
     if isinstance(raw, str) and raw.strip().startswith("#") and raw.strip().rstrip("!?").upper() in (

@@ -108,6 +108,8 @@ def _delimiter(text: str) -> str:
 
 def _read_csv(name: str, data: bytes) -> Table:
     text, kind = _decode(name, data)
+    if not text.strip():
+        raise _refuse(name, "파일이 비어 있습니다")
     bad = _CONTROL.search(text[:65536])
     if bad:
         raise _refuse(name, f"글자(CSV) 파일이 아닙니다 (제어 문자 U+{ord(bad.group()):04X}). {SAVE_AS}")
@@ -167,6 +169,8 @@ def _read_xlsx(name: str, data: bytes) -> Table:
             if not any(v is not None and (not isinstance(v, str) or v.strip()) for v, _f in cells):
                 continue
             rows.append((number, cells))
+        if not rows:
+            raise _refuse(name, f"첫 시트 '{ws.title}'가 비어 있습니다")
         table = Table(name, f"xlsx (시트 '{ws.title}')", rows)
         if len(sheets) > 1:
             table.warnings.append(f"시트가 {len(sheets)}개입니다: 첫 시트 '{ws.title}'만 읽었습니다")
