@@ -17,7 +17,9 @@ from pipeline.commands import main
 from pipeline.errors import ApplicationImportError, PendingScoresError
 from pipeline.selection import evaluate
 from pipeline.selection.form_import import apply_import, plan_import
-from pipeline.selection.form_mapping import CellProblem, Entry, convert_cell, normal_header, parse_when
+from pipeline.profile.intake import CellProblem
+from pipeline.selection.form_mapping import Entry, normal_header
+from pipeline.selection.form_values import convert_cell, parse_when
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ROOT / "applications" / "2025"

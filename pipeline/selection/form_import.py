@@ -2,7 +2,7 @@
 part of applications/<year>/<id>.yaml, ready for `select`.
 
 * The columns are read through the mapping in content/selection/application-form-<year>.yaml
-  (pipeline/selection/form_mapping.py); the file through pipeline/selection/tabular.py.
+  (pipeline/selection/form_mapping.py, form_values.py); the file through pipeline/selection/tabular.py.
 * Every problem names the row as in the file (header = row 1), the column (letter and header) and
   what is expected; each new application is also checked exactly as `select` will read it. With any
   problem nothing is written.
@@ -21,7 +21,8 @@ from pathlib import Path
 from pipeline.errors import ApplicationImportError, Problem
 from pipeline.profile.intake import CellProblem, backup_name, column_letter, set_path
 from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, dump_yaml, load_yaml
-from pipeline.selection.form_mapping import Entry, Mapping, convert_cell, find_mapping, load_mapping, normal_header
+from pipeline.selection.form_mapping import Entry, Mapping, find_mapping, load_mapping, normal_header
+from pipeline.selection.form_values import convert_cell
 from pipeline.selection.inputs import (
     COMPANY_ID,
     _application_schema,
