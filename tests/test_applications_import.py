@@ -409,3 +409,69 @@ def test_number_units_and_lists():
     many = Entry("applicant.customers", ("applicant", "customers"), "거래처", [], False, "text",
                  {"type": "string"}, many=True, split=(";", "\n"))
     assert convert_cell(many, "A GmbH; B, Inc.\nC") == ["A GmbH", "B, Inc.", "C"]
+
+
+# ---------------------------------------------------------------- the committee's score sheet
+def score_sheet(ids=None) -> tuple[list[str], list[list]]:
+    """The sample applications' committee scores as a score sheet (short item names as headers)."""
+    header = ["기업 ID", "기업명", "평가위원", "공정도", "희망현황 (10)", "신청사유", "산정여건", "데이터관리", "의견"]
+    keys = ["diagrams", "needs", "reason", "calc-readiness", "data-management"]
+    rows = []
+    for path in sorted(APPS.glob("*.yaml")):
+        if ids and path.stem not in ids:
+            continue
+        app = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for e in app["evaluations"]:
+            rows.append([path.stem, "(가상)", e["evaluator"]] + ["" if e["scores"][k] is None else e["scores"][k] for k in keys]
+                        + [e.get("comment", "")])
+    return header, rows
+
+
+def test_score_sheet_fills_the_evaluations_and_select_ranks(tmp_path, folder, monkeypatch):
+    header, rows = sample_export()
+    assert _import(write_csv(tmp_path / "응답.csv", header, rows)).exit_code == 0
+    sheet_header, sheet_rows = score_sheet()
+    result = CliRunner().invoke(main, ["applications-scores", str(write_xlsx(tmp_path / "점수.xlsx", sheet_header, sheet_rows)),
+                                       "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    imported = _loaded(folder)
+    for cid, app in imported.items():
+        sample = yaml.safe_load((APPS / f"{cid}.yaml").read_text(encoding="utf-8"))
+        assert app["evaluations"] == sample["evaluations"], cid
+    assert (folder / "jinju-bolt.yaml").read_text(encoding="utf-8").startswith("# 온라인 신청서")
+    assert not list(folder.glob("*.bak"))
+    _t, _s, results = evaluate()
+    monkeypatch.setenv("CARBON_APPLICATIONS_DIR", str(APPS))
+    _t, _s, samples = evaluate()
+    assert [(r.id, r.rank, r.total) for r in results] == [(r.id, r.rank, r.total) for r in samples]
+
+    again = CliRunner().invoke(main, ["applications-scores", str(tmp_path / "점수.xlsx"), "--year", "2025"])
+    assert again.exit_code == 0 and "변경 없음" in again.output
+    sheet_rows[0][3] = 3
+    changed = write_csv(tmp_path / "점수2.csv", sheet_header, sheet_rows)
+    monkeypatch.setenv("CARBON_APPLICATIONS_DIR", str(folder))
+    refused = CliRunner().invoke(main, ["applications-scores", str(changed), "--year", "2025"])
+    assert refused.exit_code == 2 and "--force" in refused.output
+    forced = CliRunner().invoke(main, ["applications-scores", str(changed), "--year", "2025", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(list(folder.glob("*.bak"))) == 1
+
+
+def test_bad_score_sheets_name_row_and_column(tmp_path, folder):
+    header, rows = sample_export()
+    assert _import(write_csv(tmp_path / "응답.csv", header, rows)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in folder.glob("*.yaml")}
+    sheet_header, sheet_rows = score_sheet()
+    sheet_rows[1][4] = 12          # above the item's 10 points
+    sheet_rows[2][2] = "홍길동"      # not a committee member
+    sheet_rows[3][5] = "열"         # not a number
+    sheet_rows.append(list(sheet_rows[0]))  # the same member twice
+    result = CliRunner().invoke(main, ["applications-scores", str(write_csv(tmp_path / "점수.csv", sheet_header, sheet_rows)),
+                                       "--year", "2025"])
+    assert result.exit_code == 2, result.output
+    out = result.output
+    assert "점수.csv:3 [E열 희망현황 (10)]" in out and "10 이하" in out
+    assert "점수.csv:4 [C열 평가위원] 평가표의 평가위원이 아닙니다" in out
+    assert "점수.csv:5 [F열 신청사유] 숫자여야 합니다" in out
+    assert f"점수.csv:{len(sheet_rows) + 1} [C열 평가위원]" in out and "2행에도 있습니다" in out
+    assert {p.name: p.read_bytes() for p in folder.glob("*.yaml")} == before

@@ -28,7 +28,8 @@ def _register() -> None:
                     intake.intake,
                     report.report,
                     program_report.program_report,
-                    selection.applications_import):
+                    selection.applications_import,
+                    selection.applications_scores):
         main.add_command(command)
 
 

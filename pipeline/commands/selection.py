@@ -49,4 +49,32 @@ def applications_import(file: Path, year: int | None, mapping_path: str | None, 
         return
     click.echo(f"저장: {plan.folder} (새 {len(plan.by_status('new'))}건, 바뀜 {len(plan.by_status('changed'))}건"
                + (f", 이전 파일 {len(backups)}건은 .bak" if backups else "") + ")")
-    click.echo("  다음: 평가위원 점수를 각 신청서의 evaluations에 적은 뒤 python -m pipeline select (docs/selection.md)")
+    click.echo("  다음: 평가위원 점수표를 python -m pipeline applications-scores 점수표.xlsx로 (또는 각 신청서의 "
+               "evaluations에 적고) python -m pipeline select (docs/selection.md)")
+
+
+@click.command("applications-scores")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None, help="모집 연도 (기본: content/selection/의 최신 평가표 연도)")
+@click.option("--dry-run", is_flag=True, help="검사만 하고 저장하지 않음")
+@click.option("--force", is_flag=True, help="이미 있는 평가위원 점수와 달라도 바꿈 (이전 파일은 .bak)")
+def applications_scores(file: Path, year: int | None, dry_run: bool, force: bool) -> None:
+    """평가위원 점수표(CSV·xlsx: 기업 ID, 평가위원, 정성 항목별 점수, 의견)를 각 신청서의 evaluations로."""
+    from pipeline.selection.scores_import import apply_scores, plan_scores
+
+    plan = plan_scores(file, year, force=force)
+    click.echo(f"{file.name}: {plan.kind}, 신청서 {len(plan.applications) + len(plan.unchanged)}건의 점수")
+    for warning in plan.warnings:
+        click.echo(f"  경고: {warning}")
+    for app in plan.applications:
+        note = f" (바뀌는 평가위원: {', '.join(app.replaced)})" if app.replaced else ""
+        click.echo(f"  {', '.join(str(r) for r in app.rows)}행 → {plan.folder.name}/{app.id}.yaml{note}")
+    if plan.unchanged:
+        click.echo(f"  변경 없음: {', '.join(plan.unchanged)}")
+    if dry_run:
+        click.echo("--dry-run: 저장하지 않았습니다 (검사는 통과)")
+        return
+    backups = apply_scores(plan)
+    if plan.applications:
+        click.echo(f"저장: {plan.folder} ({len(plan.applications)}건" + (f", 이전 파일 {len(backups)}건은 .bak" if backups else "") + ")")
+        click.echo("  다음: python -m pipeline select")

@@ -250,7 +250,7 @@ def pending_message(table: dict, pending: list[Result], total: int) -> str:
         lines.append(line)
     committee = ", ".join(table["committee"])
     example = ", ".join(f"{i['id']}: 0–{i['max']}" for i in qual)
-    lines.append(f"각 신청서의 evaluations에 평가위원({committee})별 점수를 적은 뒤 다시 실행하세요 "
-                 f"(docs/selection.md), 예: evaluations: [{{evaluator: {table['committee'][0]}, scores: {{{example}}}}}] "
-                 "— 증빙 미제출 항목은 null")
+    lines.append(f"평가위원({committee})의 점수표를 `python -m pipeline applications-scores 점수표.xlsx`로 불러오거나, "
+                 f"각 신청서의 evaluations에 적은 뒤 다시 실행하세요 (docs/selection.md), 예: evaluations: "
+                 f"[{{evaluator: {table['committee'][0]}, scores: {{{example}}}}}] — 증빙 미제출 항목은 null")
     return "\n".join(lines)
