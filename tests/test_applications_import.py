@@ -53,7 +53,8 @@ def sample_export() -> tuple[list[str], list[list]]:
     """The sample applications (and the facts the applicants' profiles hold) as one online-form
     export: the columns the mapping names, plus an e-mail column the import must not read."""
     header = ["타임스탬프", "이메일 주소", "접수 경로", "기업 ID", "기업명", "사업자등록번호", "사업장 소재지(시·군)", "기업 규모",
-              "매출 대비 수출 비중(%)", "주요 거래처(고객사)", "온실가스 배출량 산정 여부", "신청 담당자 직위"]
+              "매출 대비 수출 비중(%)", "주요 거래처(고객사)", "온실가스 배출량 산정 여부", "신청 담당자 직위",
+              "컨설팅 희망 분야", "컨설팅 신청 사유"]
     for item in ITEMS:
         header.extend(EVIDENCE_HEADERS[item])
         if item == "supply-chain":
@@ -69,7 +70,8 @@ def sample_export() -> tuple[list[str], list[list]]:
         row = [_korean_timestamp(app["applied_at"]), "someone@example.invalid", app.get("channel", ""), path.stem, company["name"],
                company["business_number"].replace("-", ""), f"경상남도 {company['city']} 어딘가로 1",
                f"{company['size_class']}기업", f"{share:g}%", "; ".join(customers),
-               GHG_ANSWER[(profile.get("readiness") or {}).get("ghg_inventory")], "생산관리팀장"]
+               GHG_ANSWER[(profile.get("readiness") or {}).get("ghg_inventory")], "생산관리팀장",
+               "CBAM 대응, 온실가스 산정", "고객사가 2026년부터 제품별 내재배출량을 요구합니다.\n공정별 계량이 없어, 배분 기준이 필요합니다."]
         for item in ITEMS:
             ev = app["evidence"][item]
             row += ["예" if ev["submitted"] else "아니오", ev.get("document", ""),
@@ -150,6 +152,8 @@ def test_export_round_trips_into_the_sample_applications(kind, tmp_path, folder)
         assert app["applicant"]["company_name"] == profile["company"]["name"]
         assert app["applicant"]["city"] == profile["company"]["city"]
         assert app["applicant"]["contact_role"] == "생산관리팀장"
+        assert app["applicant"]["answers"]["needs"] == "CBAM 대응, 온실가스 산정"  # free text: never split
+        assert app["applicant"]["answers"]["reason"].count("\n") == 1
         assert "someone@" not in (folder / f"{cid}.yaml").read_text(encoding="utf-8")
 
 

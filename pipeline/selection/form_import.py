@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def _row(mapping: Mapping, columns: dict[int, Entry], id_column: int | None, num
     id_label = f"{column_letter(id_column + 1)}열 {mapping.id_headers[0]}" if id_column is not None else None
     raw_id = cells[id_column][0] if id_column is not None and id_column < len(cells) else None
     if raw_id is not None and str(raw_id).strip():
-        ident = str(raw_id).strip()
+        ident = unicodedata.normalize("NFKC", str(raw_id)).strip().lower()  # 'Jinju-Bolt' is jinju-bolt
         if not COMPANY_ID.match(ident):
             problems.append(Problem(name, number, id_label, f"기업 ID '{ident}'은(는) 쓸 수 없습니다 "
                                                             "(소문자 영문·숫자·하이픈, 64자 이하; 예: jinju-bolt)"))

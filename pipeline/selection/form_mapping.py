@@ -119,8 +119,6 @@ def _node_at(schema: dict, defs: dict, parts: tuple) -> dict | None:
             return None
     while isinstance(node, dict) and "$ref" in node:
         node = {**defs.get(node["$ref"].rsplit("/", 1)[-1], {}), **{k: v for k, v in node.items() if k != "$ref"}}
-    if isinstance(node, dict) and "anyOf" in node:  # answers: text or a list of texts
-        node = next((n for n in node["anyOf"] if n.get("type") == "array"), node["anyOf"][0])
     return node
 
 
@@ -159,6 +157,8 @@ def load_mapping(path: Path, app_schema: dict) -> Mapping:
         if node is None or parts[0] == "evaluations":
             problems.append((f"{where}.field", f"'{raw['field']}'는 신청서 형식에 없는 항목입니다 (docs/selection.md)"))
             continue
+        if "anyOf" in node:  # an answer: one text, or a list of texts when the mapping splits the cell
+            node = next((n for n in node["anyOf"] if ("array" in _types(n)) == ("split" in raw)), node["anyOf"][0])
         many = "array" in _types(node)
         item = node.get("items", {}) if many else node
         convert = raw.get("convert") or _default_convert(item, DATE.pattern, DATETIME.pattern)
