@@ -228,6 +228,17 @@ def test_reimport_skips_identical_refuses_changes_and_keeps_scores_with_force(tm
     assert len(backups) == 1 and backups[0].read_bytes() == before["jinju-bolt.yaml"]
 
 
+def test_a_company_already_applied_under_another_id_is_not_added_twice(tmp_path, folder):
+    shutil.copytree(APPS, folder)
+    header, rows = sample_export()
+    at = header.index("기업 ID")
+    header = header[:at] + header[at + 1:]
+    rows = [r[:at] + r[at + 1:] for r in rows[:1]]
+    result = _import(write_csv(tmp_path / "응답.csv", header, rows))
+    assert result.exit_code == 2 and "이미 jinju-aero.yaml로 있습니다" in result.output
+    assert not list(folder.glob("biz-*"))
+
+
 def test_hand_written_applications_are_not_replaced_without_force(tmp_path, folder):
     shutil.copytree(APPS, folder)
     header, rows = sample_export()

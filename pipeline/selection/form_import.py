@@ -241,6 +241,29 @@ def _problem_for(p: Problem, row: int, name: str, where: dict[str, str]) -> Prob
     return Problem(name, row, path, p.message)
 
 
+def _filed_business_numbers(folder: Path) -> dict[str, str]:
+    """Business number → id of the applications already in the folder (from their applicant block,
+    else from the company profile of the same id)."""
+    from pipeline.locations import companies_dir
+
+    out: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            data = load_yaml(path.read_bytes()).data
+        except (OSError, YamlSyntaxError):
+            continue
+        number = _get(data, "applicant.business_number") if isinstance(data, dict) else None
+        if number is None:
+            try:
+                profile = load_yaml((companies_dir() / path.name).read_bytes()).data
+            except (OSError, YamlSyntaxError):
+                continue
+            number = _get(profile, "company.business_number") if isinstance(profile, dict) else None
+        if isinstance(number, str):
+            out.setdefault(number, path.stem)
+    return out
+
+
 # ====================================================================== plan
 def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Path | None = None,
                 force: bool = False, folder: Path | None = None) -> ImportPlan:
@@ -282,7 +305,15 @@ def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Pa
     if not table.rows or (all(n <= header_row for n, _c in table.rows)):
         raise ApplicationImportError(f"{name}: 응답 행이 없습니다 (열 제목 행만 있음). 아무것도 저장하지 않았습니다")
     applications: list[ImportedApplication] = []
+    filed = _filed_business_numbers(folder)
     for number, ident, data, where in built:
+        business = _get(data, "applicant.business_number")
+        other = filed.get(business) if business else None
+        if other and other != ident:
+            problems.append(Problem(name, number, where.get("applicant.business_number", "사업자등록번호"),
+                                    f"사업자등록번호 {business}의 신청서가 이미 {other}.yaml로 있습니다. 같은 기업이 두 번 "
+                                    f"평가되지 않도록 이 행의 기업 ID를 '{other}'로 적거나 기존 파일을 정리해 주세요"))
+            continue
         path = folder / f"{ident}.yaml"
         old_bytes, old = None, None
         if path.is_file():
