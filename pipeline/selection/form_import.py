@@ -69,7 +69,7 @@ class ImportPlan:
 
 
 # ====================================================================== header
-def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int | None, list[Problem], list[str]]:
+def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], dict[int, str], int | None, list[Problem], list[str]]:
     """The header row (the first of the first rows that names known columns), each column's entry,
     the id column; problems for a missing required column or a column given twice."""
     name = table.name
@@ -84,6 +84,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
                                      f"매핑 {_display(mapping.path)}의 header와 맞는지 확인해 주세요; 아무것도 저장하지 않았습니다")
     number, cells, _known = best
     columns: dict[int, Entry] = {}
+    titles: dict[int, str] = {}
     seen: dict[str, int] = {}
     problems: list[Problem] = []
     unknown: list[str] = []
@@ -97,6 +98,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
         letter = column_letter(index + 1)
         if key in id_keys:
             id_column = index
+            titles[index] = " ".join(text.split())
             continue
         entry = mapping.entry_for(text)
         if entry is None:
@@ -110,6 +112,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
             continue
         seen[entry.field] = index
         columns[index] = entry
+        titles[index] = " ".join(text.split())  # as in the file (line breaks of a wrapped header as spaces)
     for entry in mapping.entries:
         if entry.required and entry.field not in seen:
             also = f" (같은 뜻으로 받는 제목: {', '.join(entry.also)})" if entry.also else ""
@@ -118,7 +121,7 @@ def _header(table: Table, mapping: Mapping) -> tuple[int, dict[int, Entry], int 
     if unknown:
         warnings.append(f"매핑에 없는 열 {len(unknown)}개는 읽지 않았습니다: {', '.join(unknown[:20])}"
                         + (" …" if len(unknown) > 20 else "") + f" (필요하면 {_display(mapping.path)}에 추가)")
-    return number, columns, id_column, problems, warnings
+    return number, columns, titles, id_column, problems, warnings
 
 
 # ====================================================================== rows
@@ -146,8 +149,8 @@ def _apply_default(entry: Entry, data: dict):
     return str(value)[:10] if value else None
 
 
-def _row(mapping: Mapping, columns: dict[int, Entry], id_column: int | None, number: int, cells: list,
-         name: str) -> tuple[str | None, dict, dict[str, str], list[Problem]]:
+def _row(mapping: Mapping, columns: dict[int, Entry], titles: dict[int, str], id_column: int | None, number: int,
+         cells: list, name: str) -> tuple[str | None, dict, dict[str, str], list[Problem]]:
     """One response → (id, application data, field → column label, problems)."""
     data: dict = {}
     where: dict[str, str] = {}
@@ -155,7 +158,7 @@ def _row(mapping: Mapping, columns: dict[int, Entry], id_column: int | None, num
     labels = {e.field: None for e in mapping.entries}
     header_of = {}
     for index, entry in columns.items():
-        label = f"{column_letter(index + 1)}열 {entry.header or entry.field}"
+        label = f"{column_letter(index + 1)}열 {titles.get(index) or entry.header or entry.field}"
         header_of[entry.field] = label
         labels[entry.field] = label
         raw = cells[index][0] if index < len(cells) else None
@@ -178,7 +181,7 @@ def _row(mapping: Mapping, columns: dict[int, Entry], id_column: int | None, num
     if "channel" not in data and mapping.channel:
         data["channel"] = mapping.channel
     ident = None
-    id_label = f"{column_letter(id_column + 1)}열 {mapping.id_headers[0]}" if id_column is not None else None
+    id_label = f"{column_letter(id_column + 1)}열 {titles.get(id_column)}" if id_column is not None else None
     raw_id = cells[id_column][0] if id_column is not None and id_column < len(cells) else None
     if raw_id is not None and str(raw_id).strip():
         ident = unicodedata.normalize("NFKC", str(raw_id)).strip().lower()  # 'Jinju-Bolt' is jinju-bolt
@@ -275,7 +278,7 @@ def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Pa
     source = Path(source)
     table = read_table(source)
     name = table.name
-    header_row, columns, id_column, problems, warnings = _header(table, mapping)
+    header_row, columns, titles, id_column, problems, warnings = _header(table, mapping)
     warnings = table.warnings + warnings
     folder = Path(folder or applications_dir(table_cfg))
     validator = application_validator(table_cfg)
@@ -285,7 +288,7 @@ def plan_import(source: Path, year: int | None = None, *, mapping_path: str | Pa
     for number, cells in table.rows:
         if number <= header_row:
             continue
-        ident, data, where, found = _row(mapping, columns, id_column, number, cells, name)
+        ident, data, where, found = _row(mapping, columns, titles, id_column, number, cells, name)
         business = _get(data, "applicant.business_number")
         if business and business in seen_numbers:
             label = where.get("applicant.business_number", "사업자등록번호")
