@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPANY ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar hwpx fill all select bench arch test test-fast clean
+.PHONY: help plan validate context pdf preview cbam-template intake-form intake report program-report monitor calendar hwpx fill all select applications-import applications-scores bench arch test test-fast clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -89,6 +89,14 @@ all: $(STAMP)  ## plan every company in companies/, in parallel
 
 select: $(STAMP)  ## score the applicants and select the participants
 	$(PY) -m pipeline select
+
+applications-import: $(STAMP)  ## an online-form export into applications/<year>/: make applications-import FILE=<csv|xlsx> [YEAR=2025] [ARGS=--dry-run]
+	@if [ -z "$(FILE)" ]; then echo "FILE=<신청서 응답 파일.csv 또는 .xlsx> 를 지정하세요 (예: make applications-import FILE=응답.csv YEAR=2025 ARGS=--dry-run)"; exit 2; fi
+	$(PY) -m pipeline applications-import "$(FILE)" $(if $(YEAR),--year $(YEAR)) $(ARGS)
+
+applications-scores: $(STAMP)  ## the committee's score sheet into the applications' evaluations: make applications-scores FILE=<csv|xlsx> [YEAR=2025]
+	@if [ -z "$(FILE)" ]; then echo "FILE=<평가위원 점수표.csv 또는 .xlsx> 를 지정하세요"; exit 2; fi
+	$(PY) -m pipeline applications-scores "$(FILE)" $(if $(YEAR),--year $(YEAR)) $(ARGS)
 
 bench: $(STAMP)  ## speed and memory benchmark (installs hyperfine and GNU time if missing)
 	@tools/bench-deps.sh

@@ -67,6 +67,22 @@ class ApplicationError(PipelineError):
         super().__init__(f"신청서 오류 {len(self.problems)}건:\n{lines}")
 
 
+class ApplicationImportError(PipelineError):
+    """An online-form export (CSV or .xlsx) cannot become applications/<year>/: lists every problem
+    with the row (as in the file, header = row 1), the column header and what is expected. Nothing
+    was written."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        self.problems = list(problems or [])
+        lines = "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(f"{message}{lines}")
+
+
+class PendingScoresError(PipelineError):
+    """`select` was run before the committee's scores were in: lists, per applicant, the items that
+    still need them. Nothing was written (no ranking that could pass for the result)."""
+
+
 class UnknownCompanyError(PipelineError):
     """The company id names no profile in companies/, or is not a valid id."""
 

@@ -30,6 +30,9 @@ What is measured (all output goes to a temporary folder; companies/, out/, revis
 (h) fill     `python -m pipeline fill ID --form FOLDER` for the first sample company, with the .hwpx test
              form tests/form_builders.py builds (context, locating and filling 16 answer areas, the
              part-by-part proof, writing); informative, no target.
+(i) applications-import  `python -m pipeline applications-import FILE --year 2025 --dry-run` on an
+             online-form export (CSV, UTF-8 with BOM) of 200 fictional applicants with every column of
+             content/selection/application-form-2025.yaml; informative, no target.
     memory   peak resident memory of (a), from `/usr/bin/time -v` (else getrusage of the children).
     batch    `python -m pipeline all --jobs 1` vs `--jobs 2` over N copies of the samples
              (bench-01 … bench-N), wall time and the speed-up.
@@ -228,6 +231,51 @@ def fill(company: str, env: dict, runs: int, work: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- batch
+def applications_export(path: Path, size: int = 200) -> Path:
+    """A fictional online-form export of `size` applicants, one value in every mapped column."""
+    import csv
+    import io
+
+    import yaml
+
+    mapping = yaml.safe_load((ROOT / "content" / "selection" / "application-form-2025.yaml").read_text(encoding="utf-8"))
+    fixed = {"applied_at": "2025. 8. 20 오후 4:12:00", "applicant.city": "경상남도 진주시 (가상)로 1",
+             "applicant.size_class": "중소기업", "applicant.ghg_inventory": "아니오", "applicant.export_share_pct": "12.5",
+             "applicant.employees": "62명", "applicant.revenue_krw_million": "215억원", "channel": "구글폼",
+             "applicant.customers": "(가상) Alpha GmbH; (가상) Beta S.r.l.", "evidence.supply-chain.links": "(가상) Alpha GmbH"}
+    columns = [c for c in mapping["columns"] if c.get("header")]
+    header = [mapping["id"]["header"]] + [c["header"] for c in columns]
+    rows = []
+    for i in range(1, size + 1):
+        row = [f"bench-{i:03d}"]
+        for c in columns:
+            f = c["field"]
+            if f in fixed:
+                row.append(fixed[f])
+            elif f == "applicant.business_number":
+                row.append(f"{100 + i:03d}-{i % 100:02d}-{i:05d}")
+            elif f.endswith(".submitted"):
+                row.append("예")
+            elif f.endswith(".date"):
+                row.append("2025. 9. 1")
+            elif f.startswith("applicant.answers."):
+                row.append("(가상) 고객사의 CBAM 내재배출량 요구에 대응하기 위해 공정별 에너지 사용량을 나누어 관리하려 합니다. " * 4)
+            else:
+                row.append(f"(가상) {c['header']} {i}")
+        rows.append(row)
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([header] + rows)
+    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    return path
+
+
+def applications_import(env: dict, runs: int, work: Path) -> dict:
+    export = applications_export(work / "applications-export.csv")
+    target = dict(env, CARBON_APPLICATIONS_DIR=str(work / "applications-import"))
+    return time_command([PY, "-m", "pipeline", "applications-import", str(export), "--year", "2025", "--dry-run"],
+                        target, runs, work)
+
+
 def batch(work: Path, size: int, runs: int) -> dict:
     companies = work / "batch-companies"
     companies.mkdir(parents=True, exist_ok=True)
@@ -349,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         filled = fill(args.companies[0], env, args.runs, work)
         results["fill_s"] = filled["median"]
         print(f"(h) fill {args.companies[0]} (HWPX test form, 16 answer areas): {filled['median']:.3f}s [informative]")
+        imported = applications_import(env, args.runs, work)
+        results["applications_import_s"] = imported["median"]
+        print(f"(i) applications-import of 200 applicants (CSV, --dry-run): {imported['median']:.3f}s [informative]")
 
         if not args.no_batch:
             print(f"\nbatch: {args.batch_size} companies (bench-01…), `all --jobs 1` vs `--jobs 2`, "

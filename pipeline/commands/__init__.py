@@ -33,7 +33,8 @@ def _register() -> None:
                     program_report.program_report,
                     followup.followup_apply, followup.followup_result, followup.followup_actuals,
                     followup.followup_list, followup.monitor, followup.calendar,
-                    hwpx.hwpx, forms.fill, forms.form_convert):
+                    hwpx.hwpx, forms.fill, forms.form_convert,
+                    selection.applications_import, selection.applications_scores):
         main.add_command(command)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import ApplicationError, PipelineError
+from pipeline.errors import ApplicationError, PendingScoresError, PipelineError
 from pipeline.selection.inputs import (
     CSV_NAME,
     DOCX_NAME,
@@ -35,7 +35,7 @@ from pipeline.selection.inputs import (
     load_table,
     output_dir,
 )
-from pipeline.selection.report import _echo_ranking, build_csv, build_markdown
+from pipeline.selection.report import _echo_ranking, build_csv, build_markdown, pending_message
 from pipeline.selection.scoring import ItemResult, Result, rank, score_application
 
 
@@ -59,7 +59,11 @@ def evaluate(slots: int | None = None, table: str | int | Path | None = None) ->
     if not isinstance(slots, int) or slots < 1:
         raise PipelineError(f"선정 기업 수(--slots)는 1 이상이어야 합니다 (지금 값: {slots})")
     apps = load_applications(data)
-    results = rank([score_application(a, data) for a in apps], data, slots)
+    scored = [score_application(a, data) for a in apps]
+    pending = [r for r in scored if r.application.pending]
+    if pending:  # a ranking without half the points could pass for the result: none at all
+        raise PendingScoresError(pending_message(data, pending, len(scored)))
+    results = rank(scored, data, slots)
     return data, slots, results
 
 

@@ -18,6 +18,7 @@ from pipeline.errors import (
 from pipeline.profile import COMPANY_ID  # one definition of a company id
 from pipeline.profile.schema import document_problems
 from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml
+from pipeline.selection.applicant import ApplicantFacts, applicant_schema
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}\Z")
@@ -167,12 +168,36 @@ def _items(table: dict, group: str | None = None) -> list[dict]:
 # ====================================================================== applications
 @dataclass
 class Application:
+    """One application. Its quantitative facts come from its `applicant` block when it has one (an
+    online-form application: what the applicant declared is what is evaluated, even after the
+    company's profile grows during the consulting), else from the company profile."""
+
     id: str
     path: Path
     data: dict
     document: YamlDocument
     applied_at: dt.datetime
-    profile: object  # pipeline.profile.Profile
+    profile: object  # pipeline.profile.Profile, or None for an online-form applicant without one
+
+    @property
+    def from_form(self) -> bool:
+        return isinstance(self.data.get("applicant"), dict)
+
+    @property
+    def facts(self):
+        """What the scoring rules read: `.data`, `.path`, `.line_of(field)`."""
+        return ApplicantFacts(self) if self.from_form else self.profile
+
+    @property
+    def name(self) -> str:
+        if self.from_form:
+            return self.data["applicant"]["company_name"]
+        return self.profile.data["company"]["name"]
+
+    @property
+    def pending(self) -> bool:
+        """No committee scores yet (an imported application before the evaluation)."""
+        return not self.data.get("evaluations")
 
 
 def _application_schema(table: dict) -> dict:
@@ -196,20 +221,23 @@ def _application_schema(table: dict) -> dict:
         "type": "object", "additionalProperties": False, "required": [i["id"] for i in qual],
         "properties": {i["id"]: {"type": ["number", "null"], "minimum": 0, "maximum": i["max"]} for i in qual},
     }
+    applicant, defs = applicant_schema()
     return {
+        "$defs": defs,
         "type": "object",
         "additionalProperties": False,
-        "required": ["applied_at", "evidence", "evaluations"],
+        "required": ["applied_at", "evidence"],
         "properties": {
             "applied_at": {"type": "string", "pattern": DATETIME.pattern},
             "channel": text,
             "note": text,
+            "applicant": applicant,
             "evidence": {
                 "type": "object", "additionalProperties": False,
                 "required": [i["id"] for i in _items(table)], "properties": evidence_props,
             },
-            "evaluations": {
-                "type": "array", "minItems": 1,
+            "evaluations": {  # absent or empty: the committee has not scored yet (select says so)
+                "type": "array",
                 "items": {
                     "type": "object", "additionalProperties": False, "required": ["evaluator", "scores"],
                     "properties": {"evaluator": {"enum": list(table["committee"])}, "scores": scores, "comment": text},
@@ -230,8 +258,6 @@ def _note(kind: str, field: str) -> str:
         return " (제출하지 않은 증빙은 submitted: false로 적어 주세요)"
     if kind == "maximum" and ".scores." in field:
         return " (배점 상한)"
-    if kind == "minItems" and field == "evaluations":
-        return " (평가위원 점수 1건 이상)"
     return ""
 
 
@@ -242,13 +268,18 @@ def _parse_time(text: str) -> dt.datetime | None:
         return None
 
 
-def _check_application(doc: YamlDocument, filename: str, table: dict) -> list[Problem]:
+def application_validator(table: dict):
     from jsonschema import Draft202012Validator
 
+    return Draft202012Validator(_application_schema(table))
+
+
+def _check_application(doc: YamlDocument, filename: str, table: dict, validator=None) -> list[Problem]:
     def problem(fld: str, message: str) -> Problem:
         return Problem(filename, doc.line_of(fld), fld, message)
 
-    problems = document_problems(doc, filename, Draft202012Validator(_application_schema(table)), what="신청서",
+    validator = validator or application_validator(table)
+    problems = document_problems(doc, filename, validator, what="신청서",
                                  guide="docs/selection.md", pattern_hint=_pattern_hint, note=_note)
     if problems:
         return problems
@@ -268,7 +299,7 @@ def _check_application(doc: YamlDocument, filename: str, table: dict) -> list[Pr
                     problems.append(problem(base, f"제출된 증빙(submitted: true)에는 '{key}'(증빙 {'문서명' if key == 'document' else '제출일'})가 필요합니다"))
     qual_ids = [i["id"] for i in _items(table, "qualitative")]
     seen: dict[str, int] = {}
-    for k, evaluation in enumerate(data["evaluations"]):
+    for k, evaluation in enumerate(data.get("evaluations") or []):
         name = evaluation["evaluator"]
         if name in seen:
             problems.append(problem(f"evaluations[{k}].evaluator", f"평가위원 '{name}'의 점수가 두 번 있습니다 (evaluations[{seen[name]}])"))
@@ -300,6 +331,7 @@ def load_applications(table: dict, folder: Path | None = None, content=None) -> 
     content = content or get_content()
     problems: list[Problem] = []
     apps: list[Application] = []
+    validator = application_validator(table)
     for path in files:
         name = _display(path)
         if not COMPANY_ID.match(path.stem):
@@ -313,18 +345,22 @@ def load_applications(table: dict, folder: Path | None = None, content=None) -> 
         except YamlSyntaxError as exc:
             problems.append(Problem(name, exc.line, "", exc.message))
             continue
-        found = _check_application(doc, name, table)
+        found = _check_application(doc, name, table, validator)
         profile_path = companies_dir() / f"{path.stem}.yaml"
-        if not profile_path.is_file():
-            found.append(Problem(name, 1, "", f"기업 '{path.stem}'의 프로필이 없습니다: {_display(profile_path)} (신청서 파일 이름 = 기업 id)"))
+        from_form = isinstance(doc.data, dict) and isinstance(doc.data.get("applicant"), dict)
+        if not from_form and not profile_path.is_file():
+            found.append(Problem(name, 1, "", f"기업 '{path.stem}'의 프로필이 없습니다: {_display(profile_path)} "
+                                              "(신청서 파일 이름 = 기업 id; 온라인 신청서로 가져온 신청서는 applicant 항목이 대신함)"))
         if found:
             problems.extend(found)
             continue
-        try:
-            profile = load_profile(path.stem, content)
-        except ProfileError as exc:
-            problems.extend(exc.problems)
-            continue
+        profile = None
+        if not from_form:
+            try:
+                profile = load_profile(path.stem, content)
+            except ProfileError as exc:
+                problems.extend(exc.problems)
+                continue
         apps.append(Application(path.stem, path, doc.data, doc, _parse_time(doc.data["applied_at"]), profile))
     if problems:
         raise ApplicationError(problems)

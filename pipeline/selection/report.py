@@ -115,8 +115,8 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
         status = f"{r.rank}위, {'선정' if r.selected else '미선정'}" if r.rank else "자격 미달 (순위 제외)"
         add(f"## {_t(r.name)} — {status}")
         add("")
-        add(f"기업 id {_t(r.id)} · 접수 {_t(r.application.data['applied_at'])} · 신청서 {_t(_display(r.application.path))} · "
-            f"프로필 {_t(_display(r.application.profile.path))}")
+        add(f"기업 id {_t(r.id)} · 접수 {_t(r.application.data['applied_at'])} · 신청서 {_t(_display(r.application.path))}"
+            + ("" if r.application.from_form else f" · 프로필 {_t(_display(r.application.profile.path))}"))
         add("")
         add("| 평가항목 | 배점 (점) | 점수 (점) | 산정 근거 · 증빙자료 |")
         add("|---|:-:|:-:|---|")
@@ -132,7 +132,7 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
         add("| 평가위원 | " + " | ".join(f"{_t(_short(i))} ({i['max']})" for i in qual_items) +
             f" | 합계 ({groups['qualitative']['max']}) |")
         add("|---|" + "-:|" * (len(qual_items) + 1))
-        for k, evaluation in enumerate(r.application.data["evaluations"]):
+        for k, evaluation in enumerate(r.application.data.get("evaluations") or []):
             cells = [("미제출" if evaluation["scores"][i["id"]] is None else fmt(_dec(evaluation["scores"][i["id"]]))) for i in qual_items]
             add(f"| {_t(evaluation['evaluator'])} | " + " | ".join(cells) + f" | {fmt(r.evaluator_totals[k][1])} |")
         add("| **평균(반올림)** | " + " | ".join(f"**{fmt(r.item(i['id']).points)}**" for i in qual_items) +
@@ -145,7 +145,7 @@ def build_markdown(table: dict, results: list[Result], slots: int) -> str:
             add(f"- 자격 미달: {_t(reason)}")
         if r.application.data.get("note"):
             add(f"- 비고: {_t(r.application.data['note'])}")
-        for evaluation in r.application.data["evaluations"]:
+        for evaluation in r.application.data.get("evaluations") or []:
             if evaluation.get("comment"):
                 add(f"- {_t(evaluation['evaluator'])} 의견: {_t(evaluation['comment'])}")
         add("")
@@ -232,3 +232,25 @@ def _echo_ranking(table: dict, results: list[Result], slots: int) -> None:
             click.echo(f"{'':>8}자격 미달: {reason}")
         if r.missing:
             click.echo(f"{'':>8}미제출 증빙: {'; '.join(r.missing)}")
+
+
+def pending_message(table: dict, pending: list[Result], total: int) -> str:
+    """Why `select` stopped: per applicant, the committee scores still to come (a clear list the
+    secretary can hand to the committee) and what the quantitative part already gives."""
+    qual = [i for i in _items(table, "qualitative")]
+    lines = [f"평가위원 점수(정성평가)가 아직 없는 신청서가 {len(pending)}건 있어 순위와 선정 결과를 만들지 않았습니다 "
+             f"(신청 {total}건, 평가표·CSV는 쓰지 않음):"]
+    for r in pending:
+        needed = [i["name"] for i in qual if r.item(i["id"]).submitted]
+        skipped = [i["name"] for i in qual if not r.item(i["id"]).submitted]
+        line = (f"  - {_display(r.application.path)} {r.name}: 정량 {fmt(r.quantitative)}점 계산됨; "
+                f"평가위원 점수 필요 — {', '.join(needed) or '없음'}")
+        if skipped:
+            line += f" (증빙 미제출로 0점, 점수는 null: {', '.join(skipped)})"
+        lines.append(line)
+    committee = ", ".join(table["committee"])
+    example = ", ".join(f"{i['id']}: 0–{i['max']}" for i in qual)
+    lines.append(f"평가위원({committee})의 점수표를 `python -m pipeline applications-scores 점수표.xlsx`로 불러오거나, "
+                 f"각 신청서의 evaluations에 적은 뒤 다시 실행하세요 (docs/selection.md), 예: evaluations: "
+                 f"[{{evaluator: {table['committee'][0]}, scores: {{{example}}}}}] — 증빙 미제출 항목은 null")
+    return "\n".join(lines)

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from pipeline.errors import ContentError
 from pipeline.selection.inputs import Application, _display, _items
 
 
@@ -69,17 +70,32 @@ def _values(data, path: str) -> list:
 
 
 def _where(app: Application, path: str) -> str:
-    line = app.profile.line_of(path.split("[]")[0])
-    return f"{_display(app.profile.path)}:{line}" if line else _display(app.profile.path)
+    facts = app.facts
+    line = facts.line_of(path.split("[]")[0])
+    return f"{_display(facts.path)}:{line}" if line else _display(facts.path)
+
+
+def _rule_field(rule: dict, app: Application, key: str, what: str):
+    """The rule's profile field(s) (`field`, `match_fields`), or for an online-form application the
+    application's own (`applicant_field`, `applicant_match_fields`): both are data in the table."""
+    if not app.from_form:
+        return rule[key]
+    form_key = f"applicant_{key}"
+    if form_key not in rule:
+        raise ContentError(f"평가표 설정의 {what} 규칙에 {form_key}가 없어 온라인 신청서({_display(app.path)})의 "
+                           f"applicant 값으로 점수를 매길 수 없습니다 (docs/selection.md)")
+    return rule[form_key]
 
 
 def _score_rule(item: dict, app: Application) -> tuple[Decimal, str]:
     rule = item["rule"]
-    data = app.profile.data
+    data = app.facts.data
+    source = "신청서" if app.from_form else "프로필"
     if rule["kind"] == "map":
-        values = _values(data, rule["field"])
+        field_path = _rule_field(rule, app, "field", item["name"])
+        values = _values(data, field_path)
         if not values:
-            return _dec(rule.get("otherwise", 0)), f"프로필에 {rule['field']} 값이 없음 ({_display(app.profile.path)}) → {fmt(_dec(rule.get('otherwise', 0)))}점"
+            return _dec(rule.get("otherwise", 0)), f"{source}에 {field_path} 값이 없음 ({_display(app.facts.path)}) → {fmt(_dec(rule.get('otherwise', 0)))}점"
         value = values[0]
         label = rule.get("labels", {}).get(value)
         shown = f"{value}({label})" if label else str(value)
@@ -87,20 +103,22 @@ def _score_rule(item: dict, app: Application) -> tuple[Decimal, str]:
             pts = _dec(rule["points"][value])
         else:
             pts = _dec(rule.get("otherwise", 0))
-        return pts, f"{rule['field']} = {shown} ({_where(app, rule['field'])}) → {fmt(pts)}점"
+        return pts, f"{field_path} = {shown} ({_where(app, field_path)}) → {fmt(pts)}점"
     if rule["kind"] == "bands":
-        values = [v for v in _values(data, rule["field"]) if isinstance(v, (int, float))]
+        field_path = _rule_field(rule, app, "field", item["name"])
+        values = [v for v in _values(data, field_path) if isinstance(v, (int, float)) and not isinstance(v, bool)]
         measure = sum((_dec(v) for v in values), Decimal(0))
         unit = rule.get("unit", "")
         for band in rule["bands"]:
             if ("min" in band and measure >= _dec(band["min"])) or ("above" in band and measure > _dec(band["above"])):
                 cond = f"{band['min']} 이상" if "min" in band else f"{band['above']} 초과"
                 pts = _dec(band["points"])
-                return pts, f"{rule['field']} 합계 {fmt(measure)}{unit} ({len(values)}건, {_where(app, rule['field'])}) → {cond} 구간 {fmt(pts)}점"
+                return pts, f"{field_path} 합계 {fmt(measure)}{unit} ({len(values)}건, {_where(app, field_path)}) → {cond} 구간 {fmt(pts)}점"
         pts = _dec(rule.get("otherwise", 0))
-        return pts, f"{rule['field']} 합계 {fmt(measure)}{unit} ({len(values)}건) → 해당 구간 없음 {fmt(pts)}점"
-    # links: the customers named in the diagram vs the customers in the profile
-    known = {str(v).strip() for path in rule["match_fields"] for v in _values(data, path)}
+        return pts, f"{field_path} 합계 {fmt(measure)}{unit} ({len(values)}건) → 해당 구간 없음 {fmt(pts)}점"
+    # links: the customers named in the diagram vs the customers in the profile (or the form)
+    match_fields = _rule_field(rule, app, "match_fields", item["name"])
+    known = {str(v).strip() for path in match_fields for v in _values(data, path)}
     links = [str(v).strip() for v in app.data["evidence"][item["id"]].get("links", [])]
     matched = [link for link in links if link in known]
     if matched:
@@ -108,7 +126,7 @@ def _score_rule(item: dict, app: Application) -> tuple[Decimal, str]:
         return pts, f"관계도 거래처 {len(links)}곳 중 {len(matched)}곳이 프로필 고객과 일치 ({', '.join(matched)}) → 연결 확인 {fmt(pts)}점"
     pts = _dec(rule["not_connected"])
     named = f"관계도 거래처 {len(links)}곳" if links else "관계도에 거래처 표시 없음"
-    return pts, f"{named}, 프로필 고객({', '.join(rule['match_fields'])})과 일치 없음 → 연결 미확인 {fmt(pts)}점"
+    return pts, f"{named}, {source} 고객({', '.join(match_fields)})과 일치 없음 → 연결 미확인 {fmt(pts)}점"
 
 
 def _round(value: Decimal, digits: int) -> Decimal:
@@ -131,6 +149,9 @@ def score_application(app: Application, table: dict) -> Result:
             pts, basis = _score_rule(item, app)
             results.append(ItemResult(item, pts, True, ev, basis))
             continue
+        if app.pending:  # `evaluate` refuses to rank these; the points shown say why
+            results.append(ItemResult(item, Decimal(0), True, ev, "평가위원 점수 미입력"))
+            continue
         scores = [(e["evaluator"], _dec(e["scores"][item["id"]])) for e in app.data["evaluations"]]
         mean = _round(sum((s for _, s in scores), Decimal(0)) / len(scores), digits)
         basis = f"평가위원 {len(scores)}인 평균 ({' + '.join(fmt(s) for _, s in scores)}) ÷ {len(scores)} = {fmt(mean)}점"
@@ -139,20 +160,21 @@ def score_application(app: Application, table: dict) -> Result:
     qual = sum((r.points for r in results if r.item["group"] == "qualitative"), Decimal(0))
     evaluator_totals = [
         (e["evaluator"], sum((_dec(v) for v in e["scores"].values() if v is not None), Decimal(0)))
-        for e in app.data["evaluations"]
+        for e in app.data.get("evaluations") or []
     ]
     ineligible = []
     elig = table.get("eligibility") or {}
-    city = app.profile.data["company"].get("city")
+    city_field = elig.get("applicant_field", "applicant.city") if app.from_form else elig.get("field", "company.city")
+    city = next(iter(_values(app.facts.data, city_field)), None)
     if elig.get("site_city") and city != elig["site_city"]:
-        ineligible.append(f"사업장 소재지 {city or '(미기재)'} — 대상은 {elig['site_city']} 내 사업장 보유 기업 ({_where(app, 'company.city')})")
+        ineligible.append(f"사업장 소재지 {city or '(미기재)'} — 대상은 {elig['site_city']} 내 사업장 보유 기업 ({_where(app, city_field)})")
     period = table.get("recruitment") or {}
     if period:
         day = app.applied_at.date()
         if not (dt.date.fromisoformat(period["start"]) <= day <= dt.date.fromisoformat(period["end"])):
             ineligible.append(f"접수 시각 {app.data['applied_at']}이 모집 기간({period['start']} ~ {period['end']}) 밖")
     return Result(
-        id=app.id, name=app.profile.data["company"]["name"], application=app, items=results,
+        id=app.id, name=app.name, application=app, items=results,
         quantitative=quant, qualitative=qual, total=quant + qual, missing=missing,
         evaluator_totals=evaluator_totals, ineligible=ineligible,
     )

@@ -141,6 +141,26 @@ def out_folder(name: str) -> Iterator[Path]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def locked_folder(target: Path) -> Iterator[Path]:
+    """A data folder (applications/<year>/) under its lock (`.<name>.lock` beside it), with a swap a
+    killed run left unfinished recovered first: for writers that replace it with `replace_folder`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: best effort
+            fcntl = None
+        if fcntl:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            recover_folder(target)
+            yield target
+        finally:
+            if fcntl:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _old(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
 
