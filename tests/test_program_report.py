@@ -48,6 +48,20 @@ def test_program_report_two_companies(env):
     for r in results:
         if r.selected:
             assert r.name in text
+    assert "기록된 신청이 없습니다" in text
+    # stage ⑤ as recorded: an application and its result show with the totals
+    for args in (["followup-apply", "jinju-bolt", "--program", "sme-carbon-facility-general", "--call", "2026-1",
+                  "--submitted", "2026-03-04"],
+                 ["followup-result", "jinju-bolt", "--application", "A1", "--result", "selected",
+                  "--amount-krw-million", "120", "--date", "2026-05-20"],
+                 ["followup-apply", "jinju-gear", "--program", "sme-tech-innovation-export", "--call", "2026-1",
+                  "--submitted", "2026-04-01"]):
+        result = cli(args)
+        assert result.exit_code == 0, result.output
+    assert cli(["program-report", "--year", "2025"]).exit_code == 0
+    text = docx_all_text(path)
+    assert "선정" in text and "결과 대기" in text and "2026. 3. 4." in text
+    assert "신청 2건, 선정 1건, 지원금 합계 120백만원" in text
 
 
 def test_program_report_without_revisions(env):

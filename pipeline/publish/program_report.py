@@ -247,7 +247,38 @@ def _followup_part(entries: list[dict]) -> str:
         out += ["", f"- 마무리가 필요한 기업: {names} (최종본 지정 또는 피드백 처리)"]
     else:
         out += ["", "- 모든 참여 기업의 사업계획서가 최종본으로 지정되었고 미처리 피드백이 없습니다"]
+    out += ["", _applications_part(good)]
     return "\n".join(out) + "\n"
+
+
+def _day(iso: str) -> str:
+    day = datetime.date.fromisoformat(iso)
+    return f"{day.year}. {day.month}. {day.day}."
+
+
+RESULT_WORDS = {"selected": "선정", "not-selected": "미선정", "withdrawn": "철회"}
+
+
+def _applications_part(entries: list[dict]) -> str:
+    """Stage ⑤ as recorded: each company's applications and their results (the follow-up store)."""
+    from pipeline.store import followup
+
+    rows, selected, awarded = [], 0, 0.0
+    for e in entries:
+        for app in followup.state(e["id"])["applications"]:
+            result = app.get("result") or {}
+            word = RESULT_WORDS.get(result.get("result"), "결과 대기")
+            amount = result.get("amount_krw_million")
+            if result.get("result") == "selected":
+                selected += 1
+                awarded += amount or 0
+            rows.append([_cell(e["name"]), _cell(app.get("program_name") or app["program"]), _day(app["submitted"]),
+                         word, _n(amount, 0) if amount is not None else "–"])
+    title = "**지원사업 신청과 결과** (후속 관리 기록)"
+    if not rows:
+        return f"{title}\n\n- 기록된 신청이 없습니다 (신청 후 followup-apply로 기록)"
+    table = _table(["기업", "지원사업", "제출일", "결과", "지원금 (백만원)"], rows)
+    return (f"{title}\n\n{table}\n\n- 신청 {len(rows)}건, 선정 {selected}건, 지원금 합계 {_n(awarded, 0)}백만원")
 
 
 def chart_spec(entries: list[dict]) -> dict | None:
