@@ -41,7 +41,11 @@ def test_program_report_two_companies(env):
         folder = Path(env["CARBON_REVISIONS_DIR"]) / company / "r001"
         context = json.loads((folder / "context.json").read_text(encoding="utf-8"))
         assert context["company"]["company"]["name"] in text
-        assert f"{context['diagnosis']['emissions']['total_tco2e']:,.1f}" in text
+        if company == "jinju-bolt":       # selected in 2025: a participant with its stored figures
+            assert f"{context['diagnosis']['emissions']['total_tco2e']:,.1f}" in text
+        else:                             # not selected: named apart, not in the cohort's figures
+            assert f"선정 외 컨설팅 기업 (이 보고서의 합계에서 제외): {context['company']['company']['name']}" in text
+            assert f"{context['diagnosis']['emissions']['total_tco2e']:,.1f}" not in text
     from pipeline.selection import evaluate
 
     _, _, results = evaluate(table=2025)
@@ -60,8 +64,9 @@ def test_program_report_two_companies(env):
         assert result.exit_code == 0, result.output
     assert cli(["program-report", "--year", "2025"]).exit_code == 0
     text = docx_all_text(path)
-    assert "선정" in text and "결과 대기" in text and "2026. 3. 4." in text
-    assert "신청 2건, 선정 1건, 지원금 합계 120백만원" in text
+    assert "2026. 3. 4." in text
+    # the participant's application counts; the non-selected company's does not
+    assert "신청 1건, 선정 1건, 지원금 합계 120백만원" in text and "결과 대기" not in text
 
 
 def test_program_report_without_revisions(env):

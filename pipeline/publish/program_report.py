@@ -82,6 +82,26 @@ def _stored_date(meta: dict) -> datetime.date | None:
         return None
 
 
+def company_name(company_id: str) -> str:
+    entry = company_entry(company_id)
+    return entry.get("name") or company_id
+
+
+def participants(selected: list[str], stored: list[str]) -> tuple[list[dict], list[str]]:
+    """The cohort is the selected applicants (each with its stored figures, or why there are none);
+    companies consulted outside the selection are named apart and left out of the totals. Without a
+    selection (no applications) every stored company is reported."""
+    if not selected:
+        return [company_entry(c) for c in stored], []
+    return [company_entry(c) for c in selected], [c for c in stored if c not in selected]
+
+
+def _named(entries: list[dict], results: list) -> list[dict]:
+    """A company without readable figures keeps the name it applied under."""
+    names = {r.id: r.name for r in results}
+    return [e if "error" not in e else dict(e, name=names.get(e["id"], e["id"])) for e in entries]
+
+
 def company_entry(company_id: str) -> dict:
     """Headline figures of one company from its reported revision; {'id', 'error'} when unreadable."""
     try:
@@ -154,9 +174,12 @@ def _selection_part(table: dict, slots: int, results: list) -> str:
 def _companies_part(entries: list[dict]) -> str:
     out = ["# 2. 참여 기업별 주요 수치", ""]
     good = [e for e in entries if "error" not in e]
-    if not entries:
-        return "\n".join(out + ["- 저장된 리비전이 있는 기업이 아직 없습니다 (진단·컨설팅 결과 없음). "
-                                "`python -m pipeline plan ID`로 기업별 초안을 만들면 이 표가 채워집니다."]) + "\n"
+    if not good:
+        out.append("- 저장된 리비전이 있는 기업이 아직 없습니다 (진단·컨설팅 결과 없음). "
+                   "기업별 사업계획서 초안을 만들면 이 표가 채워집니다.")
+        for e in entries:
+            out.append(f"- {safe_text(e.get('name') or e['id'])}: {marker('진단·컨설팅 결과(저장된 리비전)')}")
+        return "\n".join(out) + "\n"
     out.append("수치는 기업별 최종본(없으면 최신 초안) 리비전에 저장된 값입니다.")
     out.append("")
     rows = []
@@ -170,7 +193,7 @@ def _companies_part(entries: list[dict]) -> str:
                            "목표 지원사업"], rows))
     for e in entries:
         if "error" in e:
-            out += ["", f"- {safe_text(e['id'])}: {marker('저장된 리비전을 읽을 수 없음 — ' + safe_text(e['error']))}"]
+            out += ["", f"- {safe_text(e.get('name') or e['id'])}: {marker('진단·컨설팅 결과(저장된 리비전)가 없거나 읽을 수 없음')}"]
     return "\n".join(out) + "\n"
 
 
@@ -276,7 +299,7 @@ def _applications_part(entries: list[dict]) -> str:
                          word, _n(amount, 0) if amount is not None else "–"])
     title = "**지원사업 신청과 결과** (후속 관리 기록)"
     if not rows:
-        return f"{title}\n\n- 기록된 신청이 없습니다 (신청 후 followup-apply로 기록)"
+        return f"{title}\n\n- 기록된 신청이 없습니다"
     table = _table(["기업", "지원사업", "제출일", "결과", "지원금 (백만원)"], rows)
     return (f"{title}\n\n{table}\n\n- 신청 {len(rows)}건, 선정 {selected}건, 지원금 합계 {_n(awarded, 0)}백만원")
 
@@ -288,13 +311,17 @@ def chart_spec(entries: list[dict]) -> dict | None:
     return bar_spec([e["name"] for e in good], [e["total_tco2e"] for e in good], "기업별 Scope 1+2 배출량", "tCO2e")
 
 
-def program_markdown(table: dict, slots: int, results: list, entries: list[dict], chart: bool) -> str:
+def program_markdown(table: dict, slots: int, results: list, entries: list[dict], chart: bool,
+                     others: list[str] = ()) -> str:
     year = table.get("year")
     good = [e for e in entries if "error" not in e]
     center = "진주시 탄소중립지원센터"
     lead = (f"이 보고서는 {year}년 {center}{pick(center, '의')} 중소기업 탄소중립 컨설팅 사업 결과를 정리한 것입니다. "
             f"신청·선정 결과는 평가표로 다시 계산한 값이고, 기업별 수치는 각 기업의 저장된 리비전 값입니다.")
     parts = [lead, _selection_part(table, slots, results), _companies_part(entries)]
+    if others:
+        names = ", ".join(safe_text(company_name(c)) for c in others)
+        parts.append(f"- 선정 외 컨설팅 기업 (이 보고서의 합계에서 제외): {names}")
     if chart:
         parts.append(f"![기업별 Scope 1+2 배출량 (tCO2e)](image:{CHART_KEY})")
     elif good:
@@ -314,10 +341,11 @@ def render_program_report(selection: tuple[dict, int, list], year: int | None = 
     from pipeline.render.charts import chart_png
     from pipeline.render.docx import render_docx_bytes
     table, slots, results = selection
-    entries = [company_entry(c) for c in store_companies()]
+    entries, others = participants([r.id for r in results if r.selected], store_companies())
+    entries = _named(entries, results)
     spec = chart_spec(entries)
     images = {CHART_KEY: chart_png(spec)} if spec else {}
-    body = program_markdown(table, slots, results, entries, bool(images))
+    body = program_markdown(table, slots, results, entries, bool(images), others)
     today = datetime.date.today()
     call_year = table.get("year") or year or today.year
     fields = {
