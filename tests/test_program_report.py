@@ -83,3 +83,20 @@ def test_bad_year(env, year):
     assert result.exit_code == 2
     assert "연도" in result.output or "평가표" in result.output
     assert not list(Path(env["CARBON_OUT_DIR"]).glob("program-report-*.docx")) if Path(env["CARBON_OUT_DIR"]).exists() else True
+
+
+def test_schedule_is_compared_by_date_with_the_plan_in_content():
+    import datetime
+
+    from pipeline.publish.program_report import _against, load_schedule
+
+    schedule = load_schedule(2025)
+    steps = {s["key"]: s for s in schedule["steps"]}
+    consulting = steps["consulting"]
+    inside = [datetime.date(2025, 9, 3), datetime.date(2025, 10, 31)]
+    assert _against("진단·컨설팅", inside, consulting, "x").endswith("계획(9~10월 말) 안")
+    # the same months a year later are outside the plan (the year counts, not only the month)
+    later = [datetime.date(2026, 9, 3)]
+    assert "계획보다 늦은 1건" in _against("진단·컨설팅", later, consulting, "x")
+    assert "계획보다 이른 1건" in _against("진단·컨설팅", [datetime.date(2025, 8, 20)], consulting, "x")
+    assert load_schedule(1999) is None

@@ -25,14 +25,25 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.missing import marker
-from pipeline.publish.report import _cell, _date_text, _feedback_items, _n, _t, _table, _toc, report_source
+from pipeline.publish.report import _cell, _date_text, _feedback_items, _n, _table, _toc, report_source
 from pipeline.stages.chart_specs import bar_spec
 from pipeline.stages.draft import safe_text
 from pipeline.stages.korean import pick
 
 PROGRAM_REPORT_TITLE = "탄소중립 컨설팅 사업 결과보고서"
 CHART_KEY = "program_emissions"
-SEED_PLAN = (("공고·접수 / 선정", "9월 초"), ("진단·컨설팅", "9–10월"), ("기업별 최종보고서", "11월 말"))
+# The plan's schedule per call year (content/selection/schedule-<year>.yaml).
+SCHEDULE = "selection/schedule-{year}.yaml"
+
+
+def load_schedule(year) -> dict | None:
+    """The plan's schedule of that call year, or None when content has none."""
+    from pipeline.content import get_content
+
+    content = get_content()
+    if year is None or not (content.root / SCHEDULE.format(year=year)).is_file():
+        return None
+    return content.read(SCHEDULE.format(year=year))
 
 
 def program_report_name(year: int) -> str:
@@ -221,12 +232,15 @@ def _totals_part(entries: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _schedule_part(entries: list[dict], results: list) -> str:
+def _schedule_part(entries: list[dict], results: list, schedule: dict | None) -> str:
     good = [e for e in entries if "error" not in e]
-    out = ["# 4. 추진 일정: 계획과 실제", "",
-           "## 사업 계획 (공고문)", "",
-           _table(["단계", "계획"], [[step, when] for step, when in SEED_PLAN]), "",
-           "## 기업별 실제 일정", ""]
+    steps = {s["key"]: s for s in (schedule or {}).get("steps") or []}
+    out = ["# 4. 추진 일정: 계획과 실제", "", "## 사업 계획", ""]
+    if steps:
+        out += [_table(["단계", "계획"], [[_cell(s["name"]), _cell(s["plan"])] for s in steps.values()]), ""]
+    else:
+        out += [f"- {marker('이 연도 사업 계획의 추진 일정')}", ""]
+    out += ["## 기업별 실제 일정", ""]
     if not good:
         return "\n".join(out + ["- 진단·컨설팅을 수행한 기업이 아직 없습니다"]) + "\n"
     rows = []
@@ -237,23 +251,29 @@ def _schedule_part(entries: list[dict], results: list) -> str:
                      _d(sessions[-1] if sessions else None, "컨설팅 회차 일자"),
                      f"{_d(e['stored'], '저장 일시')} (r{e['number']:03d}, {'최종본' if e['final'] else '최신 초안'})"])
     out.append(_table(["기업", "회차", "첫 컨설팅", "마지막 컨설팅", "사업계획서 초안"], rows))
-    starts = [e["sessions"][0] for e in good if e["sessions"]]
-    ends = [e["sessions"][-1] for e in good if e["sessions"]]
+    sessions = [d for e in good for d in e["sessions"]]
     drafts = [e["stored"] for e in good if e["stored"]]
     out += ["", "## 계획 대비", ""]
-    if starts:
-        months = sorted({d.month for d in starts + ends})
-        inside = all(9 <= m <= 10 for m in months)
-        out.append(f"- 진단·컨설팅: {_d(min(starts), '')} ~ {_d(max(ends), '')} — 계획(9–10월) "
-                   f"{'안' if inside else '밖의 달 포함: ' + ', '.join(f'{m}월' for m in months)}")
-    else:
-        out.append(f"- 진단·컨설팅: {marker('컨설팅 회차 일자 (저장된 리비전에 기록 없음)')}")
-    if drafts:
-        late = [d for d in drafts if d.month == 12 or (d.month == 11 and d.day > 30)]
-        out.append(f"- 보고서(초안) 작성: {_d(min(drafts), '')} ~ {_d(max(drafts), '')} — 계획(11월 말) "
-                   f"{'이후 ' + str(len(late)) + '건' if late else '이내'}")
+    out.append(_against("진단·컨설팅", sessions, steps.get("consulting"), "컨설팅 회차 일자 (저장된 리비전에 기록 없음)"))
+    out.append(_against("사업계획서·보고서 작성", drafts, steps.get("report"), "사업계획서 초안 저장 일시"))
     out.append(f"- 선정 일자: {marker('선정 심의 일자 (평가표 설정에 기록 없음)')}")
     return "\n".join(out) + "\n"
+
+
+def _against(what: str, dates: list, step: dict | None, need: str) -> str:
+    """Recorded dates against the plan's window for one step, by date (year included)."""
+    if not dates:
+        return f"- {what}: {marker(need)}"
+    span = f"{_d(min(dates), '')} ~ {_d(max(dates), '')}"
+    if not step:
+        return f"- {what}: {span} — {marker('이 연도 사업 계획의 추진 일정')}"
+    start, end = step.get("start"), step.get("end")
+    early = [d for d in dates if start and d < start]
+    late = [d for d in dates if end and d > end]
+    if not early and not late:
+        return f"- {what}: {span} — 계획({_cell(step['plan'])}) 안"
+    parts = ([f"계획보다 이른 {len(early)}건"] if early else []) + ([f"계획보다 늦은 {len(late)}건"] if late else [])
+    return f"- {what}: {span} — 계획({_cell(step['plan'])}) 밖: {', '.join(parts)}"
 
 
 def _followup_part(entries: list[dict]) -> str:
@@ -274,11 +294,6 @@ def _followup_part(entries: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _day(iso: str) -> str:
-    day = datetime.date.fromisoformat(iso)
-    return f"{day.year}. {day.month}. {day.day}."
-
-
 RESULT_WORDS = {"selected": "선정", "not-selected": "미선정", "withdrawn": "철회"}
 
 
@@ -295,7 +310,7 @@ def _applications_part(entries: list[dict]) -> str:
             if result.get("result") == "selected":
                 selected += 1
                 awarded += amount or 0
-            rows.append([_cell(e["name"]), _cell(app.get("program_name") or app["program"]), _day(app["submitted"]),
+            rows.append([_cell(e["name"]), _cell(app.get("program_name") or app["program"]), _d(datetime.date.fromisoformat(app["submitted"]), "제출일"),
                          word, _n(amount, 0) if amount is not None else "–"])
     title = "**지원사업 신청과 결과** (후속 관리 기록)"
     if not rows:
@@ -312,7 +327,7 @@ def chart_spec(entries: list[dict]) -> dict | None:
 
 
 def program_markdown(table: dict, slots: int, results: list, entries: list[dict], chart: bool,
-                     others: list[str] = ()) -> str:
+                     others: list[str] = (), schedule: dict | None = None) -> str:
     year = table.get("year")
     good = [e for e in entries if "error" not in e]
     center = "진주시 탄소중립지원센터"
@@ -326,7 +341,7 @@ def program_markdown(table: dict, slots: int, results: list, entries: list[dict]
         parts.append(f"![기업별 Scope 1+2 배출량 (tCO2e)](image:{CHART_KEY})")
     elif good:
         parts.append(f"- 배출량 그래프: {marker('기업별 Scope 1+2 배출량')}")
-    parts += [_totals_part(entries), _schedule_part(entries, results), _followup_part(entries)]
+    parts += [_totals_part(entries), _schedule_part(entries, results, schedule), _followup_part(entries)]
     return "\n\n".join(p.rstrip() for p in parts) + "\n"
 
 
@@ -345,7 +360,7 @@ def render_program_report(selection: tuple[dict, int, list], year: int | None = 
     entries = _named(entries, results)
     spec = chart_spec(entries)
     images = {CHART_KEY: chart_png(spec)} if spec else {}
-    body = program_markdown(table, slots, results, entries, bool(images), others)
+    body = program_markdown(table, slots, results, entries, bool(images), others, load_schedule(table.get("year")))
     today = datetime.date.today()
     call_year = table.get("year") or year or today.year
     fields = {
