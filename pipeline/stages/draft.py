@@ -124,6 +124,7 @@ def draft(context: dict, content: Content) -> dict:
     company = context["company"]["company"]
     charts = _chart_specs(context)
     bodies = {}
+    leads: dict[str, str] = {}     # text printed after the body's page break, before the requests appendix
     sections = {}  # per document: (section id, Markdown) in order, for official forms (pipeline/forms/)
     for key in DOCUMENTS:
         structure = content.read(f"sections/{key}/structure.yaml")
@@ -133,12 +134,17 @@ def draft(context: dict, content: Content) -> dict:
         bodies[key] = "\n\n".join(text for _name, text in rendered)
         if key == "plan":
             check, rows = _criteria_check(env, content, context, rendered)
-            # a table of criteria starts a page; the one-line 'no criteria yet' note does not need one
-            bodies[key] += f"\n\n{PAGEBREAK if rows else ''}\n\n{check}"
+            # A table of criteria starts a page of its own; the one-line 'no criteria yet' note goes on
+            # the requests appendix's first page instead (a page for one line would push plans past 15).
+            if rows:
+                bodies[key] += f"\n\n{PAGEBREAK}\n\n{check}"
+            else:
+                leads[key] = check
     missing = context.setdefault("missing", [])
-    _record_section_markers(missing, bodies)
+    marked = {key: f"{body}\n\n{leads.get(key, '')}" for key, body in bodies.items()}
+    _record_section_markers(missing, marked)
     rules = content.read(REQUESTS_RULES)
-    listed = requests_by_document(missing, bodies, rules["unmarked"])
+    listed = requests_by_document(missing, marked, rules["unmarked"])
     # The CLI list in the appendices' order: its item n is number n in every document.
     missing[:] = in_request_order(distinct(missing), listed)
     numbers = {item["need"]: n for n, item in enumerate(missing, 1)}
@@ -150,7 +156,8 @@ def draft(context: dict, content: Content) -> dict:
         rows = [{"number": numbers[need], "need": need, "used_for": _purpose(by_need[need]["used_for"], title),
                  "owner": owner_of(by_need[need], rules["owners"]), "due": due}
                 for need in sorted(listed[key], key=numbers.__getitem__)]
-        appendix = _render(env, content, REQUESTS_APPENDIX,
+        lead = collapse_table_markers(leads[key], numbers) + "\n\n" if key in leads else ""
+        appendix = lead + _render(env, content, REQUESTS_APPENDIX,
                            {"rows": rows, "due_note": due_note, "otherwise": rules["deadline"]["otherwise"]})
         # Consultant overrides apply under their heading, in the body or in the appendix (so text
         # appended to the last chapter stays before the page break).
@@ -169,7 +176,7 @@ def draft(context: dict, content: Content) -> dict:
             },
             "markdown": markdown,
             "charts": {k: v for k, v in charts.items() if f"(image:{k})" in full},
-            "missing": markers_in(bodies[key]),
+            "missing": markers_in(marked[key]),
             "requests": rows,
             # Each section file's text (markers kept in full, overrides applied) by its stable id.
             "sections": [{"id": sid, "markdown": _apply_overrides(text, overrides)} for sid, text in sections[key]],
