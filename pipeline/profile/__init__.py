@@ -82,10 +82,12 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
     except YamlSyntaxError as exc:
         raise ProfileError([Problem(str(path), exc.line, "", exc.message)]) from None
     passed = _schema_pass_marker(raw)
-    problems = validate_document(document, str(path), content, schema_passed=passed is not None and passed.is_file())
+    seen = _passed_before(passed)
+    problems = validate_document(document, str(path), content, schema_passed=seen)
     if problems:
         raise ProfileError(problems)
-    _remember(passed)
+    if not seen:
+        _remember(passed)
     return Profile(id=company_id, path=path, data=document.data, document=document)
 
 
@@ -157,12 +159,20 @@ def _schema_pass_marker(raw: bytes) -> Path | None:
         return None
 
 
+_PASSED = b"schema-ok"
+
+
+def _passed_before(marker: Path | None) -> bool:
+    """These bytes passed the schema before: a verified entry (a damaged one is dropped, and the schema runs)."""
+    from pipeline.store.cache import read_entry
+
+    return read_entry(marker) == _PASSED
+
+
 def _remember(marker: Path | None) -> None:
-    if marker is not None and not marker.is_file():
-        try:
-            marker.touch()
-        except OSError:
-            pass  # a cache only
+    from pipeline.store.cache import write_entry
+
+    write_entry(marker, _PASSED)  # a cache only: a failure is no error
 
 
 def _pattern_hint(field: str) -> str:

@@ -32,7 +32,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -127,29 +126,17 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _read_cache(path: Path | None) -> bytes | None:
-    """The cached PNG, or None (absent, unreadable, or not a PNG: then it is drawn again)."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        png = path.read_bytes()
-    except OSError:
-        return None
-    return png if png.startswith(PNG_SIGNATURE) else None
+    """The cached PNG, or None (absent, damaged or not a PNG: then it is drawn again and re-cached)."""
+    from pipeline.store.cache import read_entry
+
+    png = read_entry(path)
+    return png if png is not None and png.startswith(PNG_SIGNATURE) else None
 
 
 def _write_cache(path: Path | None, png: bytes) -> None:
-    if path is None:
-        return
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(png)
-        os.replace(tmp, path)  # atomic: parallel runs never see half a PNG
-    except OSError:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
+    from pipeline.store.cache import write_entry
+
+    write_entry(path, png)
 
 
 def _subplots(figsize):

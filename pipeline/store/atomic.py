@@ -20,11 +20,12 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~mask
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary file in the same folder and os.replace.
 
     The new file keeps the permission bits of the file it replaces, else gets the umask's default.
-    On any failure the temporary file is removed and `path` is left as it was."""
+    On any failure the temporary file is removed and `path` is left as it was. `durable=False`
+    skips the fsyncs (a cache entry, rebuilt if a crash loses it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -37,12 +38,14 @@ def write_atomic(path: Path, data: bytes) -> Path:
             _chmod(handle.fileno(), tmp, mode)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
 
 
