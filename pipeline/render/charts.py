@@ -332,8 +332,20 @@ def check_spec(spec: dict) -> None:
 
 
 def _draw(spec: dict) -> bytes:
+    """Draw one spec. matplotlib's warnings (which name its source files) never reach the terminal;
+    a character the chart font lacks, shown as an empty box, becomes one Korean note."""
+    import sys
+    import warnings
+
     args = {k: v for k, v in spec.items() if k != "kind"}
-    return _DRAW[spec["kind"]](**args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = _DRAW[spec["kind"]](**args)
+    glyphs = sorted({chr(int(m.group(1))) for w in caught if (m := re.search(r"Glyph (\d+)", str(w.message)))})
+    if glyphs:
+        sys.stderr.write(f"참고: 차트 '{spec.get('title', '')}'의 글자 {' '.join(glyphs)}은(는) 차트 글꼴(NanumGothic)에 "
+                         "없어 빈 네모로 보입니다. 프로필의 이름에서 바꾸거나 빼 주세요\n")
+    return png
 
 
 def chart_png(spec: dict) -> bytes:

@@ -210,8 +210,10 @@ def _detail(proc: subprocess.CompletedProcess) -> str:
     return "\n".join(lines) or "(출력 없음)"
 
 
-def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> list[Path]:
-    """Convert Word files to PDF in ``outdir`` (TOC updated); return the PDF paths in the order of ``paths``."""
+def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float | None = None) -> list[Path]:
+    """Convert Word files to PDF in ``outdir`` (TOC updated); return the PDF paths in the order of ``paths``.
+    ``timeout`` defaults to DEFAULT_TIMEOUT_S (read at each call)."""
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
     paths = [Path(p) for p in paths]
     if not paths:
         return []

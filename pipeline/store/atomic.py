@@ -20,6 +20,28 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~mask
 
 
+def stage_file(path: Path, data: bytes) -> Path:
+    """`data` in a new temporary file beside `path` (fsynced, with the mode `path` has or the umask's
+    default), ready to be renamed onto it; nothing is left behind if this fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = default_mode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _chmod(handle.fileno(), tmp, mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary file in the same folder and os.replace.
 
