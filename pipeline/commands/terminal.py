@@ -193,7 +193,9 @@ def _run(group, args, prog_name, complete_var, extra, out: _Guarded, err: _Guard
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         out.flush()
         if out.failure is not None and out.failure.errno != errno.EPIPE:
-            reason = out.failure.strerror or out.failure
+            from pipeline.errors import os_reason
+
+            reason = os_reason(out.failure)
             click.echo(f"오류: 출력(stdout)을 쓸 수 없습니다: {reason}. 출력이 중간에 끊겼습니다; 파일로 쓰는 결과는 "
                        "원자적으로 써서 반쯤 쓴 파일은 없습니다", err=True)
             code = code or 2

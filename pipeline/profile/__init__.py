@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.content import Content, read_yaml
 from pipeline.locations import companies_dir
-from pipeline.errors import Problem, ProfileError, UnknownCompanyError
+from pipeline.errors import Problem, ProfileError, UnknownCompanyError, os_reason
 from pipeline.profile.schema import document_problems
 from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
 from pipeline.profile.yamlsafe import MAX_YAML_BYTES, YamlDocument, YamlSyntaxError, load_yaml
@@ -38,8 +38,22 @@ class Profile:
 
 
 def list_company_ids(folder: Path | None = None) -> list[str]:
+    """The ids of the profiles in `folder` (companies/); [] when the folder does not exist.
+
+    A folder that exists but cannot be read (no permission, not a folder) is an error, not "no
+    profiles" (glob would say nothing)."""
+    import os
+
     folder = folder or companies_dir()
-    return sorted(p.stem for p in folder.glob("*.yaml") if COMPANY_ID.match(p.stem))
+    try:
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise UnknownCompanyError(f"기업 프로필 폴더를 읽을 수 없습니다: {folder} ({os_reason(exc)}). "
+                                  "폴더의 권한과 CARBON_COMPANIES_DIR를 확인하세요") from None
+    return sorted(name[:-5] for name in names if name.endswith(".yaml") and COMPANY_ID.match(name[:-5]))
 
 
 def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str, Path]:

@@ -161,6 +161,24 @@ def _korean_problem(problem: str) -> str:
     return problem
 
 
+def read_limited(path, what: str = "YAML 파일") -> bytes:
+    """The bytes of an untrusted YAML file, never more than MAX_YAML_BYTES read (a huge file or a
+    device must not exhaust memory or block): YamlSyntaxError in Korean when it is too large or not
+    a regular file; OSError when it cannot be read."""
+    import os
+    import stat
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise YamlSyntaxError(f"보통 파일이 아닙니다 (폴더·장치·파이프). {what}을(를) 주세요", None)
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_YAML_BYTES + 1)
+    if len(raw) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(f"파일이 너무 큽니다 ({max(info.st_size, len(raw)):,} 바이트). {what}은(는) "
+                              f"{MAX_YAML_BYTES // 1024 // 1024} MB 이하여야 합니다", None)
+    return raw
+
+
 def load_yaml(raw: bytes) -> YamlDocument:
     """Parse untrusted YAML bytes; raises YamlSyntaxError with a Korean message and a line."""
     if len(raw) > MAX_YAML_BYTES:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import RenderError
+from pipeline.locations import env_text, home_dir
 from pipeline.stages.chart_specs import bar_spec, monthly_spec, shares_spec
 
 DPI = 150
@@ -46,10 +47,27 @@ COLORS = ["#1F4E79", "#2E75B6", "#9DC3E6", "#548235", "#A9D18E", "#BF9000", "#FF
 PIE_MAX_PARTS = 6
 # Regular first (its family name is used); ExtraBold is matplotlib's "bold" (weight 700).
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf", "NanumGothicExtraBold.ttf")
-SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum",
-                    "/usr/local/share/fonts", str(Path.home() / ".fonts"))
+SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum", "/usr/local/share/fonts")
 
 _font_family: str | None = None
+
+
+def _matplotlib_config_dir() -> None:
+    """Without a home folder (a user id without a passwd entry, no $HOME) matplotlib logs an English
+    warning to stderr and makes a throw-away folder; give it one of ours instead, before its import."""
+    if env_text("MPLCONFIGDIR") or home_dir() is not None:
+        return
+    from pipeline.store.cache import cache_dir
+
+    folder = cache_dir("matplotlib")
+    if folder is None:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="carbon-matplotlib-")
+    os.environ["MPLCONFIGDIR"] = str(folder)
+
+
+_matplotlib_config_dir()
 
 
 def _font_files() -> list[Path]:
@@ -60,7 +78,8 @@ def _font_files() -> list[Path]:
         fonts = Path(spec.origin).parent / "fonts"
         found += [fonts / n for n in FONT_FILES if (fonts / n).is_file()]
     if not found:
-        for d in SYSTEM_FONT_DIRS:
+        home = home_dir()
+        for d in SYSTEM_FONT_DIRS + ((str(home / ".fonts"),) if home else ()):
             for n in FONT_FILES:
                 if (Path(d) / n).is_file():
                     found.append(Path(d) / n)
@@ -88,7 +107,7 @@ def korean_font_family() -> str:
 
 
 def _cache_dir() -> Path | None:
-    if os.environ.get("CARBON_CHART_CACHE", "").lower() in ("off", "0", "no", "false"):
+    if (env_text("CARBON_CHART_CACHE") or "").strip().lower() in ("off", "0", "no", "false"):
         return None
     from pipeline.store.cache import cache_dir
 

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from pipeline.errors import ConversionError
+from pipeline.locations import env_path
 from pipeline.render import FONT_ALT_NAME, FONT_FALLBACK, FONT_NAME
 
 DEFAULT_TIMEOUT_S = 180
@@ -241,7 +242,8 @@ def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float | None = None
         status_dir.mkdir()
         jobs = [(p.resolve(), work / f"{p.stem}.pdf", status_dir / f"{i}.txt") for i, p in enumerate(paths)]
         env = dict(os.environ)
-        env.setdefault("HOME", str(tmp))  # LibreOffice wants a writable HOME
+        if env_path("HOME") is None:  # LibreOffice wants a writable HOME (none set: the temporary folder)
+            env["HOME"] = str(tmp)
         env["FONTCONFIG_FILE"] = str(fontconfig_file(tmp))
         base = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
                 "--norestore", "--nolockcheck", "--nodefault"]

@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from pipeline.errors import StoreError
+from pipeline.errors import StoreError, os_reason
 
 
 def default_mode(directory: bool = False) -> int:
@@ -86,7 +86,7 @@ def write_new(path: Path, data: bytes) -> None:
 
 def store_write_error(where: Path, exc: OSError) -> StoreError:
     """The message for a store write that failed (full disk, no permission): nothing was stored."""
-    return StoreError(f"{exc.filename or where}에 쓸 수 없습니다: {exc.strerror or exc}. "
+    return StoreError(f"{exc.filename or where}에 쓸 수 없습니다: {os_reason(exc)}. "
                       "디스크 공간과 쓰기 권한을 확인하세요; 아무것도 저장하지 않았습니다")
 
 

@@ -16,18 +16,10 @@ from pathlib import Path
 
 
 def cache_base() -> Path | None:
-    """The cache root, or None when there is no place for it."""
-    if (os.environ.get("CARBON_CACHE_DIR") or "").strip():
-        return Path(os.environ["CARBON_CACHE_DIR"])
-    if (os.environ.get("XDG_CACHE_HOME") or "").strip():
-        return Path(os.environ["XDG_CACHE_HOME"]) / "jinju-carbon"
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError, OSError):  # no $HOME and no passwd entry for the uid
-        return None
-    if str(home) in ("", "/", "."):  # no usable home: never cache into / or the current folder
-        return None
-    return home / ".cache" / "jinju-carbon"
+    """The cache root (locations.cache_root), or None when there is no place for it."""
+    from pipeline.locations import cache_root
+
+    return cache_root()
 
 
 def cache_dir(kind: str) -> Path | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import uuid
 from typing import Callable, Iterable, Iterator
 
-from pipeline.errors import OutputError
+from pipeline.errors import OutputError, os_reason
 from pipeline.locations import PROJECT_ROOT, companies_dir, content_root, env_path, out_root, store_root
 from pipeline.store.atomic import default_mode, fsync_dir, stage_file, write_file
 
@@ -120,7 +120,7 @@ def write_outputs(files: dict[Path, bytes], remove: Iterable[Path] = ()) -> list
             _swap_in(staged, stale)
     except OSError as exc:
         where = exc.filename or (paths[0] if len(paths) == 1 else ", ".join(str(p) for p in paths))
-        raise OutputError(f"{where}에 쓸 수 없습니다: {exc.strerror or exc}. 폴더, 쓰기 권한과 디스크 공간을 "
+        raise OutputError(f"{where}에 쓸 수 없습니다: {os_reason(exc)}. 폴더, 쓰기 권한과 디스크 공간을 "
                           "확인하세요 (아무것도 쓰지 않았습니다; 이전 파일은 그대로입니다)") from None
     finally:
         for tmp in staged.values():
