@@ -56,6 +56,15 @@ def list_company_ids(folder: Path | None = None) -> list[str]:
     return sorted(name[:-5] for name in names if name.endswith(".yaml") and COMPANY_ID.match(name[:-5]))
 
 
+def _is_file(path: Path) -> bool:
+    """path.is_file(), with a folder that may not be entered reported, not raised as a traceback."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise UnknownCompanyError(f"{path}을(를) 읽을 수 없습니다 ({os_reason(exc)}). 폴더의 권한과 "
+                                  "CARBON_COMPANIES_DIR를 확인하세요") from None
+
+
 def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str, Path]:
     """Map a company id (or a path to a .yaml file) to (id, path); refuses unsafe ids."""
     if company.endswith((".yaml", ".yml")):
@@ -65,7 +74,7 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
             raise UnknownCompanyError(
                 f"{path}: 파일 이름 '{company_id}'은(는) 기업 id로 쓸 수 없습니다 (소문자 영문·숫자·하이픈)"
             )
-        if not path.is_file():
+        if not _is_file(path):
             raise UnknownCompanyError(f"{path}: 프로필 파일이 없습니다")
         return company_id, path
     if not COMPANY_ID.match(company):
@@ -74,7 +83,7 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         )
     folder = folder or companies_dir()
     path = folder / f"{company}.yaml"
-    if not path.is_file():
+    if not _is_file(path):
         known = ", ".join(list_company_ids(folder)) or "(없음)"
         raise UnknownCompanyError(f"기업 '{company}'의 프로필이 없습니다: {path}. 있는 기업: {known}")
     return company, path

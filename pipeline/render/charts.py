@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import RenderError
-from pipeline.locations import env_text, home_dir
+from pipeline.locations import env_path, env_text, home_dir
 from pipeline.stages.chart_specs import bar_spec, monthly_spec, shares_spec
 
 DPI = 150
@@ -52,10 +52,22 @@ SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum",
 _font_family: str | None = None
 
 
+def _writable(folder: Path) -> bool:
+    """`folder` exists and is writable, or could be created (its nearest existing parent is writable)."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
 def _matplotlib_config_dir() -> None:
-    """Without a home folder (a user id without a passwd entry, no $HOME) matplotlib logs an English
-    warning to stderr and makes a throw-away folder; give it one of ours instead, before its import."""
-    if env_text("MPLCONFIGDIR") or home_dir() is not None:
+    """Without a usable home folder (a user id without a passwd entry, no $HOME, or a home it may not
+    write) matplotlib logs an English warning to stderr and makes a throw-away folder; give it one of
+    ours instead, before its import."""
+    if env_text("MPLCONFIGDIR"):
+        return
+    home = home_dir()
+    config = env_path("XDG_CONFIG_HOME") or (home / ".config" if home else None)
+    if config is not None and _writable(config / "matplotlib"):
         return
     from pipeline.store.cache import cache_dir
 
