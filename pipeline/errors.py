@@ -38,6 +38,21 @@ class Problem:
         return f"{where}{field} {self.message}"
 
 
+_OS_REASONS = {"ENOSPC": "디스크 공간이 없습니다", "EDQUOT": "디스크 사용 한도를 넘었습니다",
+               "EACCES": "권한이 없습니다", "EPERM": "권한이 없습니다", "EROFS": "읽기 전용 파일 시스템입니다",
+               "ENOENT": "파일이나 폴더가 없습니다", "ENOTDIR": "폴더가 아닙니다", "EISDIR": "폴더입니다",
+               "EIO": "입출력 오류입니다", "EPIPE": "출력을 받는 쪽이 닫혔습니다", "ENAMETOOLONG": "경로가 너무 깁니다"}
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError in Korean for a message (the system's own text kept beside it)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    system = exc.strerror or str(exc)
+    return f"{_OS_REASONS[name]} ({system})" if name in _OS_REASONS else system
+
+
 class ProfileError(PipelineError):
     """A company profile is unreadable or invalid; carries every problem found in one run."""
 

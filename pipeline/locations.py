@@ -1,6 +1,7 @@
 """Where a run reads and writes: the project folder and the folders under it, each overridable by
 an environment variable (CARBON_CONTENT_DIR, CARBON_COMPANIES_DIR, CARBON_OUT_DIR,
-CARBON_REVISIONS_DIR). One module, so every command resolves a folder the same way.
+CARBON_REVISIONS_DIR), the home folder and the cache root. One module, so every command reads the
+environment the same way (`env_text`, `env_path`).
 
 A variable that is set but empty, or only white space (`CARBON_OUT_DIR=` in a shell or a `.env`
 file, an unset variable in a CI template) counts as unset: the default folder is used. It never
@@ -15,12 +16,46 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def env_path(variable: str) -> Path | None:
-    """The folder named by environment `variable`, or None when it is unset, empty or only white space."""
+def env_text(variable: str) -> str | None:
+    """Environment `variable`, or None when it is unset, empty or only white space. Every
+    environment variable the pipeline reads (CARBON_*, HOME, XDG_CACHE_HOME) is read through here."""
     value = os.environ.get(variable)
     if value is None or not value.strip():
         return None
-    return Path(value)
+    return value
+
+
+def env_path(variable: str) -> Path | None:
+    """The folder named by environment `variable`, or None when it is unset, empty or only white space."""
+    value = env_text(variable)
+    return None if value is None else Path(value)
+
+
+def home_dir() -> Path | None:
+    """The user's home folder, or None when there is none to use: no $HOME and no passwd entry for
+    the user id (containers run so), or a home of "/" or "." (never write caches there)."""
+    home = env_path("HOME")
+    if home is None:
+        try:
+            import pwd
+
+            home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+        except (ImportError, KeyError, OSError, AttributeError):  # no pwd (Windows) or no passwd entry
+            return None
+    return None if str(home) in ("", "/", ".") else home
+
+
+def cache_root() -> Path | None:
+    """$CARBON_CACHE_DIR, else $XDG_CACHE_HOME/jinju-carbon, else ~/.cache/jinju-carbon; None
+    when there is no place for caches (then nothing is cached)."""
+    explicit = env_path("CARBON_CACHE_DIR")
+    if explicit is not None:
+        return explicit
+    xdg = env_path("XDG_CACHE_HOME")
+    if xdg is not None:
+        return xdg / "jinju-carbon"
+    home = home_dir()
+    return None if home is None else home / ".cache" / "jinju-carbon"
 
 
 def content_root() -> Path:

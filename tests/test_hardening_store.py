@@ -611,12 +611,14 @@ def test_a_user_without_a_passwd_entry(monkeypatch):
 def test_no_home_means_no_cache_not_a_traceback(monkeypatch):
     from pipeline.store.cache import cache_dir
 
-    def no_home():
-        raise RuntimeError("Could not determine home directory.")
+    import pwd
+
+    def no_entry(_uid):
+        raise KeyError("getpwuid(): uid not found: 12345")
 
     for variable in ("CARBON_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)  # what Path.home() and expanduser() rely on without $HOME
     assert cache_dir("templates") is None
     monkeypatch.setenv("CARBON_CACHE_DIR", "")
     assert cache_dir("templates") is None

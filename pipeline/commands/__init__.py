@@ -9,7 +9,17 @@ from __future__ import annotations
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The group whose output goes through commands/terminal.py (escaped, Korean usage errors, no
+    traceback on a full or closed stdout)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from pipeline.commands.terminal import run_main
+
+        return run_main(self, args, prog_name, complete_var, standalone_mode, extra)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """탄소중립 컨설팅 문서 파이프라인 (company profiles → Korean Word drafts)."""
 

@@ -94,9 +94,11 @@ def run_batch(jobs: int | None = None, page_count: bool = False, companies: list
 def _progress(total: int):
     try:
         from tqdm import tqdm
+
+        from pipeline.commands.terminal import raw_stderr
     except ImportError:  # the progress bar is a convenience, never a reason to fail
         return None
-    return tqdm(total=total, desc="기업 처리", unit="개", file=sys.stderr, disable=None, dynamic_ncols=True)
+    return tqdm(total=total, desc="기업 처리", unit="개", file=raw_stderr(), disable=None, dynamic_ncols=True)
 
 
 def _width(text: str) -> int:

@@ -28,11 +28,11 @@ def cbam_template(company: str, check: bool) -> None:
     from pipeline.exports.cbam_template import TEMPLATE_VERSION, communication_workbook
     from pipeline.locations import out_root
     from pipeline.publish.context import build_context
-    from pipeline.store.atomic import write_atomic
+    from pipeline.store.outputs import write_output
 
     profile, ctx = build_context(company, with_documents=False)
     book = communication_workbook(ctx, installation_slug=profile.id)
-    path = write_atomic(out_root() / profile.id / book.file_name, book.data)
+    path = write_output(out_root() / profile.id / book.file_name, book.data)
     cells = sum(len(c) for c in book.values.values())
     click.echo(f"{profile.id}: CBAM 커뮤니케이션 템플릿 {TEMPLATE_VERSION} → {path}")
     click.echo(f"  생산 공정 {len(book.processes)}개, 구매 전구물질 {len(book.precursors)}종, 입력 셀 {cells}개 "

@@ -18,7 +18,7 @@ def intake_form(company: str | None) -> None:
     from pipeline.locations import out_root
     from pipeline.profile import load_profile
     from pipeline.profile.intake import build_layout
-    from pipeline.store.atomic import write_atomic
+    from pipeline.store.outputs import write_output
 
     content = get_content()
     layout = build_layout(content)
@@ -27,7 +27,7 @@ def intake_form(company: str | None) -> None:
         profile = load_profile(company, content)
         data, company_id = profile.data, profile.id
     form = build(layout, data, company_id)
-    path = write_atomic(out_root() / "intake" / form.file_name, form.data)
+    path = write_output(out_root() / "intake" / form.file_name, form.data)
     who = company_id or "빈 양식"
     click.echo(f"{who}: 자료요청서 → {path}")
     click.echo(f"  시트 {len(form.sheets)}개 ({', '.join(form.sheets)}), 입력 항목 {form.fields}개"

@@ -89,12 +89,14 @@ def _charts_likely_drawn(company_id: str, profile_path) -> bool:
 @click.argument("company")
 def pdf(company: str) -> None:
     """out/<id>/의 세 문서를 PDF로 내보냄 (LibreOffice 필요)."""
+    import tempfile
     from pathlib import Path
 
     from pipeline.profile import resolve_profile_path
     from pipeline.locations import out_root
     from pipeline.publish.documents import DOCUMENT_FILES
     from pipeline.render.pdf import convert_to_pdf, count_pages
+    from pipeline.store.outputs import write_outputs
 
     company_id, _ = resolve_profile_path(company)
     folder = out_root() / company_id
@@ -102,5 +104,9 @@ def pdf(company: str) -> None:
     absent = [str(p) for p in docs if not p.is_file()]
     if absent:
         raise PipelineError(f"먼저 `make plan COMPANY={company_id}`로 문서를 만드세요. 없는 파일: {', '.join(absent)}")
-    for pdf_path in convert_to_pdf(docs, Path(folder)):
-        click.echo(f"{pdf_path} ({count_pages(pdf_path)}쪽)")
+    with tempfile.TemporaryDirectory(prefix="carbon-pdf-") as tmp:  # converted privately, then placed together
+        pdfs = convert_to_pdf(docs, Path(tmp))
+        pages = {pdf.name: count_pages(pdf) for pdf in pdfs}
+        written = write_outputs({folder / pdf.name: pdf.read_bytes() for pdf in pdfs})
+    for pdf_path in written:
+        click.echo(f"{pdf_path} ({pages[pdf_path.name]}쪽)")

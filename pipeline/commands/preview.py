@@ -3,7 +3,7 @@
 out/<id>/*.docx (written by `plan`) → PDF with LibreOffice (render.pdf.convert_to_pdf) → one PNG per
 page with pdftoppm (poppler-utils), in out/<id>/preview/<doc>-<page>.png (pdftoppm's names: the
 page number zero-padded to the width of the page count). The pages of a document replace its
-earlier ones, so no page of a longer earlier version is left behind.
+earlier ones in one step, so no page of a longer earlier version is left behind and no mix is seen.
 """
 from __future__ import annotations
 
@@ -46,34 +46,39 @@ def preview(company: str, dpi: int, docs: tuple[str, ...]) -> None:
 
 
 def write_previews(paths, outdir, dpi: int, pdftoppm: str) -> list:
-    """PDFs (kept next to the pages) and PNG pages of `paths` in `outdir`; the PNG paths in order."""
-    import os
+    """PDFs (kept next to the pages) and PNG pages of `paths` in `outdir`; the PNG paths in order.
+
+    Everything is converted in a private folder first; then the PDFs and pages are placed together
+    (store.outputs.write_outputs), with the earlier pages of these documents removed in the same
+    step: a reader never sees a mix of old and new pages, and a failure leaves the old ones."""
     import subprocess
     import tempfile
     from pathlib import Path
 
     from pipeline.render.pdf import convert_to_pdf
+    from pipeline.store.outputs import write_outputs
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    files: dict[Path, bytes] = {}
+    stale: list[Path] = []
     pages: list[Path] = []
-    for pdf in convert_to_pdf(paths, outdir):
-        with tempfile.TemporaryDirectory(prefix=f".{pdf.stem}-", dir=outdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="carbon-preview-") as tmp:
+        for pdf in convert_to_pdf(paths, Path(tmp) / "pdf"):
             cmd = [pdftoppm, "-png", "-r", str(dpi), str(pdf), str(Path(tmp) / pdf.stem)]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PDFTOPPM_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                raise PipelineError(f"{pdf}: pdftoppm이 {PDFTOPPM_TIMEOUT_S}초 안에 끝나지 않았습니다") from None
+                raise PipelineError(f"{pdf.name}: pdftoppm이 {PDFTOPPM_TIMEOUT_S}초 안에 끝나지 않았습니다") from None
             except OSError as exc:
                 raise PipelineError(f"pdftoppm을 실행할 수 없습니다: {exc}") from None
             made = sorted(Path(tmp).glob(f"{pdf.stem}-*.png"))
             if proc.returncode != 0 or not made:
                 detail = (proc.stderr or "").strip() or "(출력 없음)"
-                raise PipelineError(f"{pdf}: PNG 변환 실패 (pdftoppm 종료 코드 {proc.returncode}):\n{detail}")
-            for old in outdir.glob(f"{pdf.stem}-*.png"):
-                old.unlink()
+                raise PipelineError(f"{pdf.name}: PNG 변환 실패 (pdftoppm 종료 코드 {proc.returncode}):\n{detail}")
+            files[outdir / pdf.name] = pdf.read_bytes()
+            stale += outdir.glob(f"{pdf.stem}-*.png")
             for png in made:
-                target = outdir / png.name
-                os.replace(png, target)  # same folder: each page appears whole
-                pages.append(target)
+                files[outdir / png.name] = png.read_bytes()
+                pages.append(outdir / png.name)
+    write_outputs(files, remove=stale)
     return pages

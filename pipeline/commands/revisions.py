@@ -7,22 +7,19 @@ Text that comes from outside (comments, authors, notes, file names) is printed t
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
 from pipeline.errors import RevisionError, StoreError
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def printable(text) -> str:
-    """`text` with control characters (ESC sequences, bidi overrides, …) shown as \\xNN / \\uNNNN."""
+    """`text` with control characters (ESC sequences, bidi overrides, …) shown as \\xNN / \\uNNNN
+    (terminal.printable; every line reaches the terminal through it anyway) and undecodable file-name bytes readable."""
+    from pipeline.commands.terminal import printable as escaped
     from pipeline.store.feedback import readable_name
 
-    text = readable_name("" if text is None else str(text))
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return escaped(readable_name("" if text is None else str(text)))
 
 
 def _company(company: str) -> str:

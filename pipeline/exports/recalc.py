@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pipeline.errors import ExportError
+from pipeline.locations import env_path
 from pipeline.exports.xlsx import read_values
 from pipeline.render.pdf import libreoffice_path
 
@@ -63,7 +64,8 @@ def recalculate(workbook: bytes | Path, cells: Mapping[str, Iterable[str] | None
                "--nolockcheck", "--nodefault", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
                str(source)]
         env = dict(os.environ)
-        env.setdefault("HOME", str(tmp))  # LibreOffice wants a writable HOME
+        if env_path("HOME") is None:  # LibreOffice wants a writable HOME (none set: the temporary folder)
+            env["HOME"] = str(tmp)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.content import Content, read_yaml
 from pipeline.locations import companies_dir
-from pipeline.errors import Problem, ProfileError, UnknownCompanyError
+from pipeline.errors import Problem, ProfileError, UnknownCompanyError, os_reason
 from pipeline.profile.plausibility import input_findings
 from pipeline.profile.schema import document_problems
 from pipeline.profile.units import ALL_FUEL_UNITS, is_energy_unit, physical_multiplier
@@ -41,8 +41,31 @@ class Profile:
 
 
 def list_company_ids(folder: Path | None = None) -> list[str]:
+    """The ids of the profiles in `folder` (companies/); [] when the folder does not exist.
+
+    A folder that exists but cannot be read (no permission, not a folder) is an error, not "no
+    profiles" (glob would say nothing)."""
+    import os
+
     folder = folder or companies_dir()
-    return sorted(p.stem for p in folder.glob("*.yaml") if COMPANY_ID.match(p.stem))
+    try:
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise UnknownCompanyError(f"기업 프로필 폴더를 읽을 수 없습니다: {folder} ({os_reason(exc)}). "
+                                  "폴더의 권한과 CARBON_COMPANIES_DIR를 확인하세요") from None
+    return sorted(name[:-5] for name in names if name.endswith(".yaml") and COMPANY_ID.match(name[:-5]))
+
+
+def _is_file(path: Path) -> bool:
+    """path.is_file(), with a folder that may not be entered reported, not raised as a traceback."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise UnknownCompanyError(f"{path}을(를) 읽을 수 없습니다 ({os_reason(exc)}). 폴더의 권한과 "
+                                  "CARBON_COMPANIES_DIR를 확인하세요") from None
 
 
 def unusable_profile_names(folder: Path | None = None) -> list[str]:
@@ -62,7 +85,7 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
                 f"{_shown(str(path))}: 파일 이름 '{_shown(company_id)}'은(는) 기업 id로 쓸 수 없습니다 "
                 "(소문자 영문·숫자·하이픈, 64자 이하, 공백·줄바꿈 없이)"
             )
-        if not path.is_file():
+        if not _is_file(path):
             raise UnknownCompanyError(f"{path}: 프로필 파일이 없습니다")
         return company_id, path
     if not COMPANY_ID.match(company):
@@ -72,7 +95,7 @@ def resolve_profile_path(company: str, folder: Path | None = None) -> tuple[str,
         )
     folder = folder or companies_dir()
     path = folder / f"{company}.yaml"
-    if not path.is_file():
+    if not _is_file(path):
         known = ", ".join(list_company_ids(folder)) or "(없음)"
         raise UnknownCompanyError(f"기업 '{company}'의 프로필이 없습니다: {path}. 있는 기업: {known}")
     return company, path
@@ -99,10 +122,12 @@ def load_profile(company: str, content: Content, folder: Path | None = None) -> 
     except YamlSyntaxError as exc:
         raise ProfileError([Problem(str(path), exc.line, "", exc.message)]) from None
     passed = _schema_pass_marker(raw)
-    problems = validate_document(document, str(path), content, schema_passed=passed is not None and passed.is_file())
+    seen = _passed_before(passed)
+    problems = validate_document(document, str(path), content, schema_passed=seen)
     if problems:
         raise ProfileError(problems)
-    _remember(passed)
+    if not seen:
+        _remember(passed)
     warnings = input_findings(document.data, content, lambda f, m: Problem(str(path), document.line_of(f), f, m))[1]
     return Profile(id=company_id, path=path, data=document.data, document=document, warnings=warnings)
 
@@ -175,12 +200,20 @@ def _schema_pass_marker(raw: bytes) -> Path | None:
         return None
 
 
+_PASSED = b"schema-ok"
+
+
+def _passed_before(marker: Path | None) -> bool:
+    """These bytes passed the schema before: a verified entry (a damaged one is dropped, and the schema runs)."""
+    from pipeline.store.cache import read_entry
+
+    return read_entry(marker) == _PASSED
+
+
 def _remember(marker: Path | None) -> None:
-    if marker is not None and not marker.is_file():
-        try:
-            marker.touch()
-        except OSError:
-            pass  # a cache only
+    from pipeline.store.cache import write_entry
+
+    write_entry(marker, _PASSED)  # a cache only: a failure is no error
 
 
 def _pattern_hint(field: str) -> str:

@@ -190,6 +190,14 @@ _PROBLEMS = (
     ("expected ',' or '}'", "중괄호 { }가 닫히지 않았거나 쉼표가 빠졌습니다"),
     ("found unexpected end of stream", "따옴표가 닫히지 않았습니다"),
     ("found unhashable key", "키는 이름(글자)이어야 합니다: 목록이나 묶음을 키로 쓸 수 없습니다"),
+    ("expected the node content", "값이 올 자리에 다른 기호가 있습니다: 값을 따옴표로 감싸거나 기호를 지워 주세요"),
+    ("found unknown escape character", "큰따옴표 안의 역슬래시(\\) 표기가 잘못되었습니다: 작은따옴표로 감싸거나 \\\\로 써 주세요"),
+    ("cannot start any token", "값을 이 문자(%, @, ` 등)로 시작할 수 없습니다: 값을 따옴표로 감싸 주세요"),
+    ("directive", "%로 시작하는 지시문은 쓸 수 없습니다: 그 줄을 지워 주세요"),
+    ("expected a comment or a line break", "따옴표로 감싼 값 뒤에 다른 글자가 있습니다: 값 전체를 따옴표로 감싸 주세요"),
+    ("expected alphabetic or numeric character", "&·* 뒤에 이름이 없습니다: 값이면 따옴표로 감싸 주세요"),
+    ("found unexpected ':'", "':'가 잘못된 자리에 있습니다: 값 안의 ':'는 따옴표로 감싸 주세요"),
+    ("expected '<document start>'", "문서 끝 표시('...') 뒤에 내용이 있습니다: 그 표시를 지워 주세요"),
 )
 
 
@@ -199,7 +207,25 @@ def _korean_problem(problem: str) -> str:
             return korean
     if "\t" in problem or "\\t" in problem or "tab" in problem.lower():
         return "탭 문자는 들여쓰기에 쓸 수 없습니다. 공백으로 바꿔 주세요"
-    return problem
+    return f"이 줄의 YAML 문법을 읽을 수 없습니다 (파서의 설명: {problem})"
+
+
+def read_limited(path, what: str = "YAML 파일") -> bytes:
+    """The bytes of an untrusted YAML file, never more than MAX_YAML_BYTES read (a huge file or a
+    device must not exhaust memory or block): YamlSyntaxError in Korean when it is too large or not
+    a regular file; OSError when it cannot be read."""
+    import os
+    import stat
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise YamlSyntaxError(f"보통 파일이 아닙니다 (폴더·장치·파이프). {what}을(를) 주세요", None)
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_YAML_BYTES + 1)
+    if len(raw) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(f"파일이 너무 큽니다 ({max(info.st_size, len(raw)):,} 바이트). {what}은(는) "
+                              f"{MAX_YAML_BYTES // 1024 // 1024} MB 이하여야 합니다", None)
+    return raw
 
 
 def load_yaml(raw: bytes) -> YamlDocument:
@@ -238,7 +264,7 @@ def load_yaml(raw: bytes) -> YamlDocument:
             f"쓸 수 없는 제어 문자(#x{exc.character:04x})가 있습니다. 일반 텍스트(UTF-8)로 저장해 주세요", line
         ) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML을 읽을 수 없습니다: {exc}", None) from None
+        raise YamlSyntaxError(f"YAML을 읽을 수 없습니다 (파서의 설명: {exc})", None) from None
     except RecursionError:
         raise YamlSyntaxError("YAML 구조가 너무 깊게 중첩되어 있습니다", None) from None
     finally:

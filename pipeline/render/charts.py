@@ -32,11 +32,11 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from pipeline.errors import RenderError
+from pipeline.locations import env_path, env_text, home_dir
 from pipeline.stages.chart_specs import bar_spec, monthly_spec, shares_spec
 
 DPI = 150
@@ -47,10 +47,39 @@ COLORS = ["#1F4E79", "#2E75B6", "#9DC3E6", "#548235", "#A9D18E", "#BF9000", "#FF
 PIE_MAX_PARTS = 6
 # Regular first (its family name is used); ExtraBold is matplotlib's "bold" (weight 700).
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf", "NanumGothicExtraBold.ttf")
-SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum",
-                    "/usr/local/share/fonts", str(Path.home() / ".fonts"))
+SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum", "/usr/local/share/fonts")
 
 _font_family: str | None = None
+
+
+def _writable(folder: Path) -> bool:
+    """`folder` exists and is writable, or could be created (its nearest existing parent is writable)."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _matplotlib_config_dir() -> None:
+    """Without a usable home folder (a user id without a passwd entry, no $HOME, or a home it may not
+    write) matplotlib logs an English warning to stderr and makes a throw-away folder; give it one of
+    ours instead, before its import."""
+    if env_text("MPLCONFIGDIR"):
+        return
+    home = home_dir()
+    config = env_path("XDG_CONFIG_HOME") or (home / ".config" if home else None)
+    if config is not None and _writable(config / "matplotlib"):
+        return
+    from pipeline.store.cache import cache_dir
+
+    folder = cache_dir("matplotlib")
+    if folder is None:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="carbon-matplotlib-")
+    os.environ["MPLCONFIGDIR"] = str(folder)
+
+
+_matplotlib_config_dir()
 
 
 def _font_files() -> list[Path]:
@@ -61,7 +90,8 @@ def _font_files() -> list[Path]:
         fonts = Path(spec.origin).parent / "fonts"
         found += [fonts / n for n in FONT_FILES if (fonts / n).is_file()]
     if not found:
-        for d in SYSTEM_FONT_DIRS:
+        home = home_dir()
+        for d in SYSTEM_FONT_DIRS + ((str(home / ".fonts"),) if home else ()):
             for n in FONT_FILES:
                 if (Path(d) / n).is_file():
                     found.append(Path(d) / n)
@@ -89,7 +119,7 @@ def korean_font_family() -> str:
 
 
 def _cache_dir() -> Path | None:
-    if os.environ.get("CARBON_CHART_CACHE", "").lower() in ("off", "0", "no", "false"):
+    if (env_text("CARBON_CHART_CACHE") or "").strip().lower() in ("off", "0", "no", "false"):
         return None
     from pipeline.store.cache import cache_dir
 
@@ -127,29 +157,17 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _read_cache(path: Path | None) -> bytes | None:
-    """The cached PNG, or None (absent, unreadable, or not a PNG: then it is drawn again)."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        png = path.read_bytes()
-    except OSError:
-        return None
-    return png if png.startswith(PNG_SIGNATURE) else None
+    """The cached PNG, or None (absent, damaged or not a PNG: then it is drawn again and re-cached)."""
+    from pipeline.store.cache import read_entry
+
+    png = read_entry(path)
+    return png if png is not None and png.startswith(PNG_SIGNATURE) else None
 
 
 def _write_cache(path: Path | None, png: bytes) -> None:
-    if path is None:
-        return
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(png)
-        os.replace(tmp, path)  # atomic: parallel runs never see half a PNG
-    except OSError:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
+    from pipeline.store.cache import write_entry
+
+    write_entry(path, png)
 
 
 def _subplots(figsize):
@@ -345,8 +363,20 @@ def check_spec(spec: dict) -> None:
 
 
 def _draw(spec: dict) -> bytes:
+    """Draw one spec. matplotlib's warnings (which name its source files) never reach the terminal;
+    a character the chart font lacks, shown as an empty box, becomes one Korean note."""
+    import sys
+    import warnings
+
     args = {k: v for k, v in spec.items() if k != "kind"}
-    return _DRAW[spec["kind"]](**args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = _DRAW[spec["kind"]](**args)
+    glyphs = sorted({chr(int(m.group(1))) for w in caught if (m := re.search(r"Glyph (\d+)", str(w.message)))})
+    if glyphs:
+        sys.stderr.write(f"참고: 차트 '{spec.get('title', '')}'의 글자 {' '.join(glyphs)}은(는) 차트 글꼴(NanumGothic)에 "
+                         "없어 빈 네모로 보입니다. 프로필의 이름에서 바꾸거나 빼 주세요\n")
+    return png
 
 
 def chart_png(spec: dict) -> bytes:

@@ -461,7 +461,7 @@ class _Builder(HTMLParser):
         try:
             p.add_run().add_picture(io.BytesIO(self.images[key]), width=Mm(IMAGE_WIDTH_MM))
         except Exception as exc:  # UnrecognizedImageError, truncated PNG, …
-            raise RenderError(f"그림 '{key}'를 읽을 수 없습니다: {exc}") from exc
+            raise RenderError(f"그림 '{key}'를 읽을 수 없습니다: {exc or '그림 자료가 손상되었습니다'}") from exc
         self._close_par()
         if caption:
             cap = self._new_par("Caption")

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from pipeline.errors import ConversionError
+from pipeline.locations import env_path
 from pipeline.render import FONT_ALT_NAME, FONT_FALLBACK, FONT_NAME
 
 DEFAULT_TIMEOUT_S = 180
@@ -210,8 +211,10 @@ def _detail(proc: subprocess.CompletedProcess) -> str:
     return "\n".join(lines) or "(출력 없음)"
 
 
-def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> list[Path]:
-    """Convert Word files to PDF in ``outdir`` (TOC updated); return the PDF paths in the order of ``paths``."""
+def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float | None = None) -> list[Path]:
+    """Convert Word files to PDF in ``outdir`` (TOC updated); return the PDF paths in the order of ``paths``.
+    ``timeout`` defaults to DEFAULT_TIMEOUT_S (read at each call)."""
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
     paths = [Path(p) for p in paths]
     if not paths:
         return []
@@ -239,7 +242,8 @@ def convert_to_pdf(paths: list[Path], outdir: Path, timeout: float = DEFAULT_TIM
         status_dir.mkdir()
         jobs = [(p.resolve(), work / f"{p.stem}.pdf", status_dir / f"{i}.txt") for i, p in enumerate(paths)]
         env = dict(os.environ)
-        env.setdefault("HOME", str(tmp))  # LibreOffice wants a writable HOME
+        if env_path("HOME") is None:  # LibreOffice wants a writable HOME (none set: the temporary folder)
+            env["HOME"] = str(tmp)
         env["FONTCONFIG_FILE"] = str(fontconfig_file(tmp))
         base = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
                 "--norestore", "--nolockcheck", "--nodefault"]

@@ -13,7 +13,7 @@
   scores averaged per item (rounded as the table says); totals are sums of the shown values, so
   every number in the 평가표 adds up.
 * Everything is computed and rendered in memory first; then out/selection/evaluation.docx and
-  evaluation.csv (UTF-8 with BOM) are written atomically. Invalid input → PipelineError (exit 2),
+  evaluation.csv (UTF-8 with BOM) are written together or not at all (store.outputs.write_outputs). Invalid input → PipelineError (exit 2),
   nothing written.
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ def evaluate(slots: int | None = None, table: str | int | Path | None = None) ->
 
 def run_selection(slots: int | None = None, table: str | int | Path | None = None, echo: bool = True) -> Selection:
     """Rank all applicants, select the top `slots`, write the 평가표 (.docx) and the CSV."""
-    from pipeline.store.atomic import write_atomic
+    from pipeline.store.outputs import write_outputs
     from pipeline.render import template_path
     from pipeline.render.docx import render_docx_bytes
 
@@ -85,8 +85,8 @@ def run_selection(slots: int | None = None, table: str | int | Path | None = Non
     docx_bytes = render_docx_bytes(template_path("evaluation"), fields, build_markdown(data, results, slots), {})
     csv_bytes = build_csv(data, results)
     folder = output_dir()
-    docx_path = write_atomic(folder / DOCX_NAME, docx_bytes)
-    csv_path = write_atomic(folder / CSV_NAME, csv_bytes)
+    # Together or not at all: a 평가표 and a CSV of different runs must never sit side by side.
+    docx_path, csv_path = write_outputs({folder / DOCX_NAME: docx_bytes, folder / CSV_NAME: csv_bytes})
     if echo:
         _echo_ranking(data, results, slots)
         if eligible < slots:

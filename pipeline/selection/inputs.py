@@ -3,12 +3,11 @@ read and checked; every problem names file:line and field."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.locations import PROJECT_ROOT, content_root, out_root
+from pipeline.locations import PROJECT_ROOT, content_root, env_path, env_text, out_root
 from pipeline.errors import (
     ApplicationError,
     ContentError,
@@ -17,7 +16,7 @@ from pipeline.errors import (
 )
 from pipeline.profile import COMPANY_ID  # one definition of a company id
 from pipeline.profile.schema import document_problems
-from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml
+from pipeline.profile.yamlsafe import YamlDocument, YamlSyntaxError, load_yaml, read_limited
 from pipeline.selection.applicant import ApplicantFacts, applicant_schema
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
@@ -40,8 +39,8 @@ def _display(path: Path) -> str:
 def find_table(table: str | int | Path | None = None) -> Path:
     """The scoring table: a path, a year (→ scoring-<year>.yaml), $CARBON_SELECTION_TABLE, or the newest."""
     folder = content_root() / "selection"
-    if table is None and os.environ.get("CARBON_SELECTION_TABLE"):
-        table = os.environ["CARBON_SELECTION_TABLE"]
+    if table is None and env_text("CARBON_SELECTION_TABLE"):
+        table = env_text("CARBON_SELECTION_TABLE").strip()
     if table is None:
         years = sorted(int(m.group(1)) for p in folder.glob("scoring-*.yaml") if (m := TABLE_FILE.match(p.name)))
         if not years:
@@ -56,8 +55,8 @@ def find_table(table: str | int | Path | None = None) -> Path:
 
 
 def applications_dir(table: dict) -> Path:
-    if os.environ.get("CARBON_APPLICATIONS_DIR"):
-        return Path(os.environ["CARBON_APPLICATIONS_DIR"])
+    if env_path("CARBON_APPLICATIONS_DIR"):
+        return env_path("CARBON_APPLICATIONS_DIR")
     return PROJECT_ROOT / table["applications_dir"]
 
 
@@ -70,7 +69,7 @@ def load_table(path: Path) -> dict:
     """Read and check the scoring table; ContentError naming file:line on any problem."""
     path = Path(path)
     try:
-        doc = load_yaml(path.read_bytes())
+        doc = load_yaml(read_limited(path, "평가표 설정"))
     except OSError as exc:
         raise ContentError(f"{path}: 평가표 설정을 읽을 수 없습니다 ({exc.strerror})") from None
     except YamlSyntaxError as exc:
@@ -338,7 +337,7 @@ def load_applications(table: dict, folder: Path | None = None, content=None) -> 
             problems.append(Problem(name, None, "", f"파일 이름 '{path.stem}'은(는) 기업 id로 쓸 수 없습니다 (소문자 영문·숫자·하이픈)"))
             continue
         try:
-            doc = load_yaml(path.read_bytes())
+            doc = load_yaml(read_limited(path, "신청서"))
         except OSError as exc:
             problems.append(Problem(name, None, "", f"파일을 읽을 수 없습니다: {exc.strerror}"))
             continue

@@ -30,7 +30,7 @@ import re
 import jinja2
 from markupsafe import Markup
 
-from pipeline.store.cache import cache_dir
+from pipeline.store.cache import bytecode_cache
 from pipeline.content import Content
 from pipeline.errors import ContentError
 from pipeline.missing import (MARKER, collapse_table_markers, distinct, due_of, in_request_order, marker,
@@ -98,12 +98,11 @@ def josa(value, particle: str):
 
 
 def make_environment(content: Content) -> jinja2.Environment:
-    folder = cache_dir("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(content.root / "sections")),
         # Compiling ~25 section templates costs more than rendering them; the cache is keyed by
-        # each template's source, so an edited section is recompiled.
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder else None,
+        # each template's source, so an edited section is recompiled; a damaged entry is recompiled too.
+        bytecode_cache=bytecode_cache("templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         finalize=_finalize,

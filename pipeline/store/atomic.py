@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from pipeline.errors import StoreError
+from pipeline.errors import StoreError, os_reason
 
 
 def default_mode(directory: bool = False) -> int:
@@ -20,11 +20,9 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~mask
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and os.replace.
-
-    The new file keeps the permission bits of the file it replaces, else gets the umask's default.
-    On any failure the temporary file is removed and `path` is left as it was."""
+def stage_file(path: Path, data: bytes) -> Path:
+    """`data` in a new temporary file beside `path` (fsynced, with the mode `path` has or the umask's
+    default), ready to be renamed onto it; nothing is left behind if this fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -38,11 +36,38 @@ def write_atomic(path: Path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder and os.replace.
+
+    The new file keeps the permission bits of the file it replaces, else gets the umask's default.
+    On any failure the temporary file is removed and `path` is left as it was. `durable=False`
+    skips the fsyncs (a cache entry, rebuilt if a crash loses it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = default_mode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _chmod(handle.fileno(), tmp, mode)
+            handle.write(data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
 
 
@@ -61,7 +86,7 @@ def write_new(path: Path, data: bytes) -> None:
 
 def store_write_error(where: Path, exc: OSError) -> StoreError:
     """The message for a store write that failed (full disk, no permission): nothing was stored."""
-    return StoreError(f"{exc.filename or where}에 쓸 수 없습니다: {exc.strerror or exc}. "
+    return StoreError(f"{exc.filename or where}에 쓸 수 없습니다: {os_reason(exc)}. "
                       "디스크 공간과 쓰기 권한을 확인하세요; 아무것도 저장하지 않았습니다")
 
 

@@ -104,7 +104,9 @@ def append_records(path: Path, records: list[dict], valid: Validator | None = No
 
 
 def _write_error(path: Path, exc: OSError) -> StoreError:
-    return StoreError(f"{path}에 기록할 수 없습니다: {exc.strerror or exc}. 디스크 공간과 쓰기 권한을 확인하세요; "
+    from pipeline.errors import os_reason
+
+    return StoreError(f"{path}에 기록할 수 없습니다: {os_reason(exc)}. 디스크 공간과 쓰기 권한을 확인하세요; "
                       "변경 내용은 저장하지 않았습니다")
 
 

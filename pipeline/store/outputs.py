@@ -1,7 +1,8 @@
 """Everything the pipeline writes outside the revision store goes through here.
 
-- `write_output(path, data)`: a file a user names (`diff --out`, `status --html`, …) or a default
-  output under out/. Refused (OutputError: exit 2, Korean message, nothing written) when the
+- `write_output(path, data)` / `write_outputs(files, remove)`: a file a user names (`diff --out`,
+  `status --html`, …) or a default output under out/ (CBAM workbook, 자료요청서, PDFs, preview
+  pages, 평가표 and CSV); a set of files is written together or not at all. Refused (OutputError: exit 2, Korean message, nothing written) when the
   target is protected: inside the revision store, the profiles folder, content/ or the project's
   own code (see `protected_reason`), or one of the files `plan` publishes in out/<id>/. Otherwise
   written atomically (store/atomic.py); a target in out/<id>/ is written under that folder's lock.
@@ -18,11 +19,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+import uuid
+from typing import Callable, Iterable, Iterator
 
-from pipeline.errors import OutputError
+from pipeline.errors import OutputError, os_reason
 from pipeline.locations import PROJECT_ROOT, companies_dir, content_root, env_path, out_root, store_root
-from pipeline.store.atomic import default_mode, fsync_dir, write_atomic, write_file
+from pipeline.store.atomic import default_mode, fsync_dir, stage_file, write_file
 
 # What `plan` publishes in out/<id>/ (publish/documents.py): never a target of another output.
 PUBLISHED = ("diagnosis.docx", "matching.docx", "plan.docx", "context.json")
@@ -98,25 +100,76 @@ def check_output(path: Path) -> Path:
 
 
 def write_output(path: Path, data: bytes) -> Path:
-    """Write an output file atomically after `check_output`; OutputError for any failure."""
-    path = check_output(Path(path))
+    """Write one output file atomically after `check_output`; OutputError for any failure."""
+    return write_outputs({Path(path): data})[0]
+
+
+def write_outputs(files: dict[Path, bytes], remove: Iterable[Path] = ()) -> list[Path]:
+    """Write several output files (and remove stale ones, e.g. pages of a longer earlier preview)
+    together or not at all: each is checked (`check_output`) and staged in a temporary file beside
+    its target first, where a full disk or a missing permission shows; only then are they renamed
+    into place, under the lock of each out/<id>/ they are in. If a rename fails, the files already
+    replaced get their previous content back. OutputError (exit 2, nothing changed) for any failure."""
+    paths = [check_output(Path(p)) for p in files]
+    stale = [Path(p) for p in remove if Path(p) not in set(paths)]
+    staged: dict[Path, Path] = {}
     try:
-        with _out_folder_of(path):
-            return write_atomic(path, data)
+        with _out_folders_of(paths + stale):
+            for path, data in zip(paths, files.values()):
+                staged[path] = stage_file(path, data)
+            _swap_in(staged, stale)
     except OSError as exc:
-        raise OutputError(f"{path}에 쓸 수 없습니다: {exc.strerror or exc}. 폴더, 쓰기 권한과 디스크 공간을 "
-                          "확인하세요 (아무것도 쓰지 않았습니다)") from None
+        where = exc.filename or (paths[0] if len(paths) == 1 else ", ".join(str(p) for p in paths))
+        raise OutputError(f"{where}에 쓸 수 없습니다: {os_reason(exc)}. 폴더, 쓰기 권한과 디스크 공간을 "
+                          "확인하세요 (아무것도 쓰지 않았습니다; 이전 파일은 그대로입니다)") from None
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+    return paths
+
+
+def _swap_in(staged: dict[Path, Path], stale: list[Path]) -> None:
+    """Rename the staged files onto their targets and remove `stale`; all or nothing."""
+    backups: dict[Path, Path] = {}
+    done: list[Path] = []
+    try:
+        for path in [*staged, *stale]:
+            if path.is_file() and not path.is_symlink():
+                backup = path.with_name(f".{path.name}.prev-{uuid.uuid4().hex[:8]}")
+                os.link(path, backup)
+                backups[path] = backup
+        for path, tmp in staged.items():
+            os.replace(tmp, path)
+            done.append(path)
+        for path in stale:
+            path.unlink(missing_ok=True)
+            done.append(path)
+        for folder in {p.parent for p in done}:
+            fsync_dir(folder)
+    except BaseException:
+        for path in done:
+            if path in backups:
+                os.replace(backups.pop(path), path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        for backup in backups.values():
+            backup.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
-def _out_folder_of(path: Path) -> Iterator[None]:
-    """The lock of out/<id>/ when `path` is a file in it (a plan may be swapping that folder)."""
-    absolute = Path(os.path.abspath(path))
+def _out_folders_of(paths: list[Path]) -> Iterator[None]:
+    """The locks of the out/<id>/ folders `paths` are in (a plan may be swapping one), in name order."""
     root = Path(os.path.abspath(out_root()))
-    if absolute.parent.parent == root:
-        with out_folder(absolute.parent.name):
-            yield
-    else:
+    names = set()
+    for path in paths:
+        absolute = Path(os.path.abspath(path))
+        if root in absolute.parents and absolute.parent != root:
+            names.add(absolute.relative_to(root).parts[0])
+    with contextlib.ExitStack() as stack:
+        for name in sorted(names):
+            stack.enter_context(out_folder(name))
         yield
 
 

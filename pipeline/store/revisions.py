@@ -118,8 +118,10 @@ def author_name(explicit: str | None) -> str:
     (containers run so) is `uid<N>`, never an exception."""
     if explicit:
         return explicit
-    if os.environ.get("CARBON_AUTHOR"):
-        return os.environ["CARBON_AUTHOR"]
+    from pipeline.locations import env_text
+
+    if env_text("CARBON_AUTHOR"):
+        return env_text("CARBON_AUTHOR").strip()
     try:
         name = getpass.getuser()
     except Exception:  # KeyError (3.12 and older) or OSError (3.13) when the uid has no passwd entry
