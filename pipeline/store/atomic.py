@@ -20,34 +20,9 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~mask
 
 
-def stage_file(path: Path, data: bytes) -> Path:
-    """`data` in a new temporary file beside `path` (fsynced, with the mode `path` has or the umask's
-    default), ready to be renamed onto it; nothing is left behind if this fails."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = default_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _chmod(handle.fileno(), tmp, mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and os.replace.
-
-    The new file keeps the permission bits of the file it replaces, else gets the umask's default.
-    On any failure the temporary file is removed and `path` is left as it was. `durable=False`
-    skips the fsyncs (a cache entry, rebuilt if a crash loses it)."""
+def stage_file(path: Path, data: bytes, durable: bool = True) -> Path:
+    """`data` in a new temporary file beside `path` (fsynced unless `durable` is False, with the mode
+    `path` has or the umask's default), ready to be renamed onto it; nothing is left behind if this fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -62,9 +37,24 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder and os.replace.
+
+    The new file keeps the permission bits of the file it replaces, else gets the umask's default.
+    On any failure the temporary file is removed and `path` is left as it was. `durable=False`
+    skips the fsyncs (a cache entry, rebuilt if a crash loses it)."""
+    path = Path(path)
+    tmp = stage_file(path, data, durable)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
     if durable:
         fsync_dir(path.parent)
