@@ -28,6 +28,7 @@ def match(context: dict, content: Content, today: datetime.date | None = None) -
     company, diagnosis = context["company"], context["diagnosis"]
     facts = _facts(company, diagnosis, method, content.sme_size, today)
     facts["program_names"] = {pid: p["name"] for pid, p in content.programs.items()}
+    facts["equipment_program_types"] = content.strategy_method["equipment_program_types"]
     missing = Missing(context.setdefault("missing", []))
     checked = {pid: _eligibility(program, facts) for pid, program in content.programs.items()}
     verdict = {pid: _verdict(checks) for pid, checks in checked.items()}
@@ -208,7 +209,7 @@ def _score_parts(program: dict, f: dict, method: dict, today: datetime.date, pre
     ptype = program.get("type")
     if "cbam" in fits and f["cbam_covered"]:
         diag_pts, why = w["diagnosis"], ["CBAM 대상 제품 보유(진단)"]
-    elif ptype in ("설비", "융자", "보증") and f["measures"]:
+    elif ptype in f["equipment_program_types"] and f["measures"]:
         diag_pts, why = w["diagnosis"] * 0.8, [f"진단에서 설비 개선 조치 {len(f['measures'])}건 도출"]
     elif ptype in ("컨설팅/바우처",) and (f["inventory"] in (None, "none")):
         diag_pts, why = w["diagnosis"] * 0.8, ["배출량 산정·관리 체계 보완 필요(진단)"]
