@@ -315,7 +315,11 @@ class _Writer:
         """The rows of a block from the profile: {column key: profile value}."""
         out = []
         if block.kind == "table":
-            for record in get_path(self.profile, block.records) or []:
+            records = get_path(self.profile, block.records)
+            rule = (self.layout.texts.get("none_rows") or {}).get(".".join(map(str, block.records)))
+            if records == [] and rule:     # 'none' said in the profile: the row that says it (layout.yaml)
+                return [{f.key: rule["value"] if f.parts == (rule["column"],) else None for f in block.fields}]
+            for record in records or []:
                 out.append({f.key: get_path(record, f.parts) for f in block.fields})
             return out
         parent = block.parent

@@ -291,6 +291,9 @@ class _SheetReader:
             if block.kind != "table":
                 continue
             rows = [r for r in self.rows.get(block.id, []) if r]
+            if self.says_none(block, rows):
+                set_path(self.result.data, block.records, [])
+                rows = []
             placed[block.id] = rows
             if not rows:
                 continue
@@ -301,6 +304,13 @@ class _SheetReader:
         for block in self.layout.blocks.values():
             if block.kind in ("child", "map"):
                 self.place_children(block, placed.get(block.parent.id, []))
+
+    def says_none(self, block: Block, rows: list) -> bool:
+        """One row holding only the layout's 'none' value (layout.yaml none_rows): the list is empty."""
+        rule = (self.layout.texts.get("none_rows") or {}).get(".".join(map(str, block.records)))
+        if not rule or len(rows) != 1:
+            return False
+        return rows[0][0] == {rule["column"]: rule["value"]}
 
     def place(self, prefix: str, refs: dict, first: CellRef) -> None:
         self.result.anchors[prefix] = first
