@@ -24,7 +24,7 @@ from pathlib import Path
 from pipeline.content import Content
 from pipeline.errors import FollowupError
 from pipeline.missing import marker
-from pipeline.publish.report import _cell, _n, _t, _table, _toc
+from pipeline.publish.markdown_parts import cell as _cell, number as _n, table as _table, text as _t, toc as _toc
 from pipeline.stages.draft import safe_text
 from pipeline.stages.korean import pick
 

@@ -25,7 +25,10 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.missing import marker
-from pipeline.publish.report import _cell, _date_text, _feedback_items, _n, _table, _toc, report_source
+from pipeline.publish.markdown_parts import cell as _cell, date_text as _date_text, number as _n, table as _table
+from pipeline.publish.markdown_parts import toc as _toc
+from pipeline.publish.report import report_source
+from pipeline.store.feedback import items as _feedback_items
 from pipeline.stages.chart_specs import bar_spec
 from pipeline.stages.draft import safe_text
 from pipeline.stages.korean import pick

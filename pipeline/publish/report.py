@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from pathlib import Path
 
 from pipeline.errors import RevisionError
 from pipeline.missing import marker
+from pipeline.publish.markdown_parts import cell as _cell, date_text as _date_text, number as _n, table as _table
+from pipeline.publish.markdown_parts import text as _t, toc as _toc
 from pipeline.stages.draft import PAGEBREAK, safe_text
 from pipeline.stages.korean import pick
 
@@ -28,7 +29,6 @@ NEEDS_KO = {"cbam": "CBAM 대응", "re100": "RE100·재생에너지", "energy_ef
             "esg": "ESG", "rd": "연구개발", "supply_chain": "공급망 대응", "financing": "자금 조달"}
 STATUS_KO = {"open": "미처리(open)", "resolved": "반영(resolved)", "wont-fix": "미반영(wont-fix)"}
 KIND_KO = {"comment": "메모", "insertion": "삽입", "deletion": "삭제"}
-_HEADING = re.compile(r"^(#{1,2}) (.+?)\s*$", re.M)
 
 
 # ---------------------------------------------------------------- reading the stored revision
@@ -81,41 +81,11 @@ def _feedback_items(company_id: str) -> list[dict]:
 
 # ---------------------------------------------------------------- formatting helpers
 
-def _t(value, missing: str = "값 없음") -> str:
-    if value is None or value == "" or value == []:
-        return marker(safe_text(missing))
-    return safe_text(value)
-
-
-def _n(value, digits: int = 1, missing: str = "값 없음") -> str:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return marker(safe_text(missing))
-    return f"{value:,.{digits}f}"
-
-
-def _cell(value) -> str:
-    return _t(value).replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _low(value):
     """The low end of a {low, high} range, or a plain number; None otherwise."""
     if isinstance(value, dict):
         value = value.get("low")
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _date_text(stamp) -> str:
-    try:
-        when = datetime.datetime.fromisoformat(str(stamp))
-    except (TypeError, ValueError):
-        return _t(stamp, "저장 시각")
-    return f"{when.year}. {when.month}. {when.day}. {when:%H:%M}"
 
 
 # ---------------------------------------------------------------- the sections
@@ -342,11 +312,6 @@ def report_markdown(source: dict, feedback: list[dict]) -> str:
     parts = [lead, _consulting(context), _diagnosis(context), _matching(context), _strategy(context),
              _draft_state(source, feedback), _requests(feedback), _roadmap(context, stored_year), PAGEBREAK, _missing(context)]
     return "\n\n".join(p.rstrip() for p in parts) + "\n"
-
-
-def _toc(body: str) -> str:
-    return "\n".join(("    " if len(level) == 2 else "") + title for level, title in _HEADING.findall(body)
-                     if not title.startswith("<"))
 
 
 def render_report(company_id: str) -> tuple[bytes, dict]:
