@@ -566,8 +566,15 @@ def test_zip_bomb_and_size_limits(tmp_path, companies, layout, content, monkeypa
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info.filename))
-        dst.writestr("xl/media/filler.bin", b"\x00" * (30 * 1024 * 1024))
+        dst.writestr("xl/filler.xml", b"<a>" + b" " * (30 * 1024 * 1024) + b"</a>")
     assert "압축 폭탄" in problems_of("jinju-bolt", bomb, content)[0]
+    # a picture compresses as well as it likes (a blank one is 1,000:1): not a bomb, the sizes bound it
+    media = tmp_path / "media.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(media, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        dst.writestr("xl/media/image1.png", b"\x00" * (8 * 1024 * 1024))
+    assert plan_intake("jinju-bolt", media, content).unchanged
     monkeypatch.setattr(intake, "MAX_FILE_BYTES", 1000)
     assert "파일이 너무 큽니다" in problems_of("jinju-bolt", path, content)[0]
 

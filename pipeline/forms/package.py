@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import FormError
+from pipeline.profile.zip_limits import zip_problem
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 5000
@@ -89,20 +90,11 @@ def read_form_bytes(path: Path, data: bytes) -> FormPackage:
         raise FormError(f"{path}: 손상된 zip 파일입니다 ({exc})") from None
     with archive:
         infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise FormError(f"{path}: zip 항목이 너무 많습니다 ({len(infos)}개, 한도 {MAX_MEMBERS})")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-                raise FormError(f"{path}: 압축 폭탄으로 보이는 항목이 있습니다 ({info.filename}: 압축비 {ratio:,.0f}:1)")
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise FormError(f"{path}: 압축을 풀면 너무 큽니다 ({total / 1048576:,.0f} MB, "
-                            f"한도 {MAX_TOTAL_UNCOMPRESSED // 1048576} MB)")
+        problem = zip_problem(infos, max_members=MAX_MEMBERS, max_total=MAX_TOTAL_UNCOMPRESSED,
+                              max_ratio=MAX_RATIO, ratio_floor=RATIO_FLOOR)
+        if problem:
+            raise FormError(f"{path}: {problem}")
         names = [info.filename for info in infos]
-        if len(set(names)) != len(names):
-            raise FormError(f"{path}: 같은 이름의 zip 항목이 두 번 있습니다. 손상되었거나 조작된 파일입니다")
         if "mimetype" in names and _read_capped(path, archive, archive.getinfo("mimetype")).strip() == HWPX_MIMETYPE:
             kind = "hwpx"
             if not any(name.startswith("Contents/section") and name.endswith(".xml") for name in names):

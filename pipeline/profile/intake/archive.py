@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from pipeline.errors import IntakeError
+from pipeline.profile.zip_limits import zip_problem
 
 # Untrusted workbook limits. The generated form is ~60 kB (200 kB unpacked); a LibreOffice or
 # Excel save of it stays far below these.
@@ -55,20 +56,15 @@ def check_archive(name: str, data: bytes) -> None:
                           "'Excel 통합 문서(*.xlsx)'로 저장해 보내 주세요") from None
     with archive:
         infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise IntakeError(f"{name}: zip 항목이 너무 많습니다 ({len(infos)}개, 한도 {MAX_MEMBERS})")
-        total = 0
         for info in infos:
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-                raise IntakeError(f"{name}: 압축 폭탄으로 보이는 항목이 있습니다 ({info.filename}: 압축비 {ratio:,.0f}:1)")
             lowered = info.filename.lower()
             if lowered.endswith("vbaproject.bin") or lowered.endswith(".bin") and "vba" in lowered:
                 raise IntakeError(f"{name}: 매크로(VBA)가 들어 있는 파일은 받지 않습니다. 매크로 없는 "
                                   "'Excel 통합 문서(*.xlsx)'로 저장해 보내 주세요")
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise IntakeError(f"{name}: 압축을 풀면 너무 큽니다 ({total / 1048576:,.0f} MB, 한도 {MAX_TOTAL_UNCOMPRESSED // 1048576} MB)")
+        problem = zip_problem(infos, max_members=MAX_MEMBERS, max_total=MAX_TOTAL_UNCOMPRESSED,
+                              max_ratio=MAX_RATIO, ratio_floor=RATIO_FLOOR)
+        if problem:
+            raise IntakeError(f"{name}: {problem}")
         names = {info.filename for info in infos}
         if "xl/workbook.xml" not in names:
             raise IntakeError(f"{name}: Excel 통합 문서가 아닙니다 (xl/workbook.xml 없음)")
