@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from pipeline.errors import RenderError
@@ -135,6 +136,7 @@ def _char_em(ch: str) -> float:
     return _EM["other"]
 
 
+@lru_cache(maxsize=8192)      # table cells repeat the same words and numbers across rows and documents
 def text_twips(text: str, bold: bool = False) -> int:
     """Printed width of `text` in a table cell, in twips (1/20 pt)."""
     return int(sum(_char_em(ch) for ch in text) * CELL_TEXT_PT * 20 * (1.05 if bold else 1.0))
@@ -159,6 +161,9 @@ def unbreakable_tokens(text: str, with_units: bool = False) -> list[str]:
         else:
             out.append(token)
     return out
+
+
+unbreakable_tokens = lru_cache(maxsize=4096)(unbreakable_tokens)   # cells repeat across rows and documents
 
 
 def column_widths(rows: list[list["_Cell"]], ncols: int, total: int) -> list[int]:
