@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pipeline.calc.finance import financial_summary
 from pipeline.calc.measures import REPLACES_FUEL
-from pipeline.stages.budget import budget as plan_budget, equipment_spec as plan_equipment_spec, tie_to_budget
 from pipeline.content import Content
 from pipeline.errors import ContentError, PipelineError
 from pipeline.missing import Missing
+from pipeline.stages.budget import budget as plan_budget, equipment_spec as plan_equipment_spec, tie_to_budget
 
 
 def strategy(context: dict, content: Content, program_id: str | None = None) -> dict:
