@@ -21,6 +21,7 @@ deterministic, so the proof (proof.py) locates the same areas in a second parse 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from pipeline.errors import FormError
@@ -75,8 +76,9 @@ class Cell:
     colspan: int
 
 
-class Dialect:
-    """What differs between .docx and .hwpx; see docx.py and hwpx.py."""
+class Dialect(ABC):
+    """What differs between .docx and .hwpx; see docx.py and hwpx.py (each implements the abstract
+    methods; the shared ones below work on the tags the subclass names)."""
 
     kind = ""
     PARAGRAPH = ""
@@ -84,30 +86,37 @@ class Dialect:
     TEXT = ""
     CONTENT_TAGS: frozenset = frozenset()   # tags that make a paragraph more than text
 
+    @abstractmethod
     def parts(self, names: list[str]) -> list[str]:
-        raise NotImplementedError
+        ...
 
     def tables(self, root) -> list:
         return list(root.iter(self.TABLE))
 
+    @abstractmethod
     def cells(self, table) -> list[Cell]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def cell_slot(self, cell) -> Slot:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def fields(self, root, name: str, where: str) -> list[tuple[list[Slot], bool, object, object, list]]:
         """(slots, inline, template paragraph, template run, anchors) of each field named `name`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def paragraph(self, template_p, template_r, text: str, first: bool):
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def runs(self, template_r, lines: list[str]) -> list:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def first_run(self, nodes: list):
-        raise NotImplementedError
+        ...
 
     # ---- shared
     def paragraphs(self, root) -> list:
