@@ -1,11 +1,13 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of it."""
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 from pipeline.errors import StoreError, os_reason
 
@@ -111,3 +113,20 @@ def _chmod(fd: int, path: str, mode: int) -> None:
             os.chmod(path, mode)
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on the lock file `path` (created if absent) for the block: the store's and
+    out/'s writers serialise on such files. Not POSIX (no fcntl): no lock, best effort."""
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -11,7 +11,6 @@ schema passes all go through these two functions.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from pipeline.errors import FeedbackError, RevisionError, StoreError
-from pipeline.store.atomic import store_write_error, write_new
+from pipeline.store.atomic import file_lock, store_write_error, write_new
 from pipeline.store.final import final_guard, final_revision, guard_final, mark_final  # noqa: F401  (re-exported)
 from pipeline.store.logs import append_records, read_records
 from pipeline.store.revisions import author_name, check_revision, company_dir, read_meta, revision_numbers
@@ -50,22 +50,13 @@ def now() -> str:
 
 @contextlib.contextmanager
 def _locked(folder: Path):
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".lock", "a+b")
-    except OSError as exc:
-        raise store_write_error(folder, exc) from None
-    with handle:
+    with contextlib.ExitStack() as stack:
         try:
-            import fcntl
-        except ImportError:  # not POSIX: best effort, item numbers may need a re-run on collision
-            yield
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(file_lock(folder / ".lock"))
+        except OSError as exc:
+            raise store_write_error(folder, exc) from None
+        yield
 
 
 _WARNED: set[str] = set()

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from pipeline.errors import OutputError, os_reason
 from pipeline.locations import PROJECT_ROOT, companies_dir, content_root, env_path, out_root, store_root
-from pipeline.store.atomic import default_mode, fsync_dir, stage_file, write_file
+from pipeline.store.atomic import default_mode, file_lock, fsync_dir, stage_file, write_file
 
 # What `plan` publishes in out/<id>/ (publish/documents.py): never a target of another output.
 PUBLISHED = ("diagnosis.docx", "matching.docx", "plan.docx", "context.json")
@@ -178,20 +178,10 @@ def out_folder(name: str) -> Iterator[Path]:
     """out/<name>/ (maybe absent) under its lock, with a swap left unfinished by a killed run recovered."""
     root = out_root()
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{name}.lock", "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: best effort
-            fcntl = None
-        if fcntl:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            target = check_folder(root / name)
-            recover_folder(target)
-            yield target
-        finally:
-            if fcntl:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with file_lock(root / f".{name}.lock"):
+        target = check_folder(root / name)
+        recover_folder(target)
+        yield target
 
 
 @contextlib.contextmanager
@@ -199,19 +189,9 @@ def locked_folder(target: Path) -> Iterator[Path]:
     """A data folder (applications/<year>/) under its lock (`.<name>.lock` beside it), with a swap a
     killed run left unfinished recovered first: for writers that replace it with `replace_folder`."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: best effort
-            fcntl = None
-        if fcntl:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            recover_folder(target)
-            yield target
-        finally:
-            if fcntl:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with file_lock(target.parent / f".{target.name}.lock"):
+        recover_folder(target)
+        yield target
 
 
 def _old(target: Path) -> Path:

@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 from pipeline.locations import store_root
 from pipeline.errors import RevisionError
-from pipeline.store.atomic import fsync_dir
+from pipeline.store.atomic import file_lock, fsync_dir
 
 REVISION_DIR = re.compile(r"^r(\d{3,})$")
 STALE_TMP_SECONDS = 3600
@@ -136,17 +136,8 @@ def company_lock(company_id: str, root: Path | None = None) -> Iterator[Path]:
     take it, so neither can slip between the other's check and write."""
     folder = company_dir(company_id, root)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{company_id}.lock", "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: best effort
-            yield folder
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield folder
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with file_lock(folder.parent / f".{company_id}.lock"):
+        yield folder
 
 
 def store_revision(company_id: str, files: dict[str, bytes], meta: dict, root: Path | None = None,
