@@ -150,6 +150,11 @@ class Content:
         return self.require(self.read("partners.yaml"), "partners", "partners.yaml")
 
     @cached_property
+    def plausibility(self) -> dict:
+        """Bounds no real plant exceeds and screening thresholds (read by the profile checks)."""
+        return self.read("plausibility.yaml") or {}
+
+    @cached_property
     def ministries(self) -> dict:
         """Ministry renames and transfers of functions (정부조직법), to name a program's ministry as it is now."""
         return self.read("regulations/ministries.yaml")

@@ -352,7 +352,7 @@ def energy_problems(energy: dict, content: Content, problem, prefix: str = "ener
 
 def _kpi_target_bounds(targets: dict, content: Content, problem) -> list[Problem]:
     """A consultant's KPI target within what its unit allows (content/plausibility.yaml kpi_targets)."""
-    rules = (content.read("plausibility.yaml") or {}).get("kpi_targets") or {}
+    rules = content.plausibility.get("kpi_targets") or {}
     kpis = {k["id"]: k for k in content.kpis}
     out = []
     for kpi_id, value in targets.items():

@@ -13,7 +13,7 @@ COST_FIELDS = "energy.electricity.monthly_kwh · energy.electricity.price_krw_pe
 
 
 def _bounds(content) -> dict:
-    return content.read("plausibility.yaml") or {}
+    return content.plausibility
 
 
 def input_findings(data: dict, content, problem) -> tuple[list, list[str]]:
