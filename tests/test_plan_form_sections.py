@@ -203,3 +203,12 @@ def test_tables_and_headings_never_run_into_the_line_above(plans):
                     assert not above.strip() or above.startswith("|"), (cid, key, above, line)
                 if re.match(r"^\s*(- |\d+\. )", above) and line.strip():
                     assert re.match(r"^\s*(- |\d+\. )|^ {2,}|^<!--", line), (cid, key, above, line)
+
+
+def test_the_lead_companys_role_fits_the_program_type(plans):
+    roles = get_content().strategy_method["lead_roles"]
+    for cid, ctx in plans.items():
+        ptype = ctx["strategy"]["program_type"]
+        assert ctx["strategy"]["consortium"]["lead_role"] == (roles.get(ptype) or roles["default"])
+        if not ctx["strategy"]["equipment_program"]:     # a service or R&D plan installs no equipment
+            assert "설비 도입" not in ctx["strategy"]["consortium"]["lead_role"], cid

@@ -284,7 +284,8 @@ def _consortium(company, program, ptype, content, method, missing) -> dict:
     required = bool((program.get("eligibility") or {}).get("requires_consortium"))
     if required and not named:
         missing.add("consulting.partners", "컨소시엄 참여기관(기관명·역할·참여 형태)", "추진 체계")
-    return {"lead": company["company"]["name"], "lead_role": "주관기업: 설비 도입·운영, 자료 제공, 성과 관리",
+    roles = method["lead_roles"]
+    return {"lead": company["company"]["name"], "lead_role": roles.get(ptype) or roles["default"],
             "partners": named, "open_roles": open_roles[: method["max_partners"]], "refused": refused,
             "consortium_required": required}
 
